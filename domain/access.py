@@ -1,0 +1,103 @@
+"""Who may see and change what.
+
+A user sees what they own or are assigned to: a project they own or are
+assigned to (and the tasks in it), a task they own or are assigned to, a job
+they are assigned to (and so its task, read-only through the job). Superusers
+see everything. Deleting needs ownership (of the object or its project).
+Invisible objects answer 404, visible but forbidden actions 403.
+"""
+from __future__ import annotations
+
+from domain.errors import Forbidden, NotFound
+
+
+def _job_assignees_by_task(store) -> dict[int, set]:
+    def build(jobs):
+        index: dict[int, set] = {}
+        for job in jobs:
+            if job.get("assignee_id") is not None:
+                index.setdefault(job["task_id"], set()).add(job["assignee_id"])
+        return index
+    return store.derived("jobs", "assignees_by_task", build)
+
+
+def _task_people_by_project(store) -> dict[int, set]:
+    def build(tasks):
+        index: dict[int, set] = {}
+        for task in tasks:
+            if task.get("project_id") is not None:
+                people = index.setdefault(task["project_id"], set())
+                people.add(task.get("owner_id"))
+                people.add(task.get("assignee_id"))
+        return index
+    return store.derived("tasks", "people_by_project", build)
+
+
+def _is_owner_or_assignee(user, doc) -> bool:
+    return doc is not None and user["id"] in (doc.get("owner_id"), doc.get("assignee_id"))
+
+
+def can_see_project(store, user, project) -> bool:
+    if user.get("is_superuser") or _is_owner_or_assignee(user, project):
+        return True
+    return user["id"] in _task_people_by_project(store).get(project["id"], ())
+
+
+def can_see_task(store, user, task) -> bool:
+    if user.get("is_superuser") or _is_owner_or_assignee(user, task):
+        return True
+    if task.get("project_id") is not None:
+        if _is_owner_or_assignee(user, store.peek("projects", task["project_id"])):
+            return True
+    return user["id"] in _job_assignees_by_task(store).get(task["id"], ())
+
+
+def can_change_task(store, user, task) -> bool:
+    """Job assignees may see a task but not change its definition."""
+    if user.get("is_superuser") or _is_owner_or_assignee(user, task):
+        return True
+    return task.get("project_id") is not None and _is_owner_or_assignee(
+        user, store.peek("projects", task["project_id"]))
+
+
+def can_see_job(store, user, job) -> bool:
+    if user.get("is_superuser") or job.get("assignee_id") == user["id"]:
+        return True
+    task = store.peek("tasks", job["task_id"])
+    return task is not None and can_see_task(store, user, task)
+
+
+def can_delete(store, user, doc, kind: str) -> bool:
+    if user.get("is_superuser") or doc.get("owner_id") == user["id"]:
+        return True
+    if kind == "tasks" and doc.get("project_id") is not None:
+        project = store.peek("projects", doc["project_id"])
+        return project is not None and project.get("owner_id") == user["id"]
+    return False
+
+
+_SEE = {"projects": can_see_project, "tasks": can_see_task, "jobs": can_see_job}
+
+
+def visible(store, user, kind: str, doc_id) -> dict:
+    """The document, shared (read-only), if the user may see it; else 404."""
+    doc = store.peek(kind, doc_id) if isinstance(doc_id, int) else None
+    if doc is None or not _SEE[kind](store, user, doc):
+        raise NotFound()
+    return doc
+
+
+def changeable(store, user, kind: str, doc_id) -> dict:
+    doc = visible(store, user, kind, doc_id)
+    if kind == "tasks" and not can_change_task(store, user, doc):
+        raise Forbidden()
+    if kind == "projects" and not (user.get("is_superuser") or _is_owner_or_assignee(user, doc)):
+        raise Forbidden()
+    return doc
+
+
+def deletable(store, user, kind: str, doc_id) -> dict:
+    doc = visible(store, user, kind, doc_id)
+    if not can_delete(store, user, doc, kind):
+        raise Forbidden()
+    return doc

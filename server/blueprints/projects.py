@@ -1,0 +1,73 @@
+"""/api/projects."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from domain import access, projects, tasks as task_ops
+from server import present
+from server.auth import current_user
+from server.context import services, store
+from server.query import ListSpec, newest_first, organization_asked, page, select
+from server.schemas.common import list_args, paginated
+from server.schemas.projects import PatchedProjectWrite, ProjectRead, ProjectWrite
+
+blp = Blueprint("projects", __name__, url_prefix="/api/projects", description="Projects")
+
+
+def _username(user_id):
+    user = store().peek("users", user_id) if user_id is not None else None
+    return user["username"] if user else None
+
+
+PROJECT_LIST = ListSpec(
+    fields={
+        "id": lambda p: p["id"],
+        "name": lambda p: p["name"],
+        "owner": lambda p: _username(p.get("owner_id")),
+        "assignee": lambda p: _username(p.get("assignee_id")),
+        "status": lambda p: task_ops.project_status(store(), p["id"]),
+        "updated_date": lambda p: p["updated_date"],
+    },
+    simple=("name", "owner", "assignee", "status"),
+    search=("name", "owner", "assignee"))
+
+
+ProjectListArgs = list_args("ProjectListArgs", PROJECT_LIST.simple)
+
+
+@blp.route("")
+class Projects(MethodView):
+    @blp.arguments(ProjectListArgs, location="query")
+    @blp.response(200, paginated(ProjectRead))
+    def get(self, _args):
+        user = current_user()
+        s = store()
+        if organization_asked():
+            return page([], present.project)
+        docs = [p for p in newest_first(s.scan("projects")) if access.can_see_project(s, user, p)]
+        return page(select(docs, PROJECT_LIST), present.project)
+
+    @blp.arguments(ProjectWrite)
+    @blp.response(201, ProjectRead)
+    def post(self, body):
+        return present.project(projects.create_project(store(), current_user(), body))
+
+
+@blp.route("/<int:project_id>")
+class ProjectItem(MethodView):
+    @blp.response(200, ProjectRead)
+    def get(self, project_id):
+        return present.project(access.visible(store(), current_user(), "projects", project_id))
+
+    @blp.arguments(PatchedProjectWrite)
+    @blp.response(200, ProjectRead)
+    def patch(self, body, project_id):
+        access.changeable(store(), current_user(), "projects", project_id)
+        return present.project(projects.update_project(store(), project_id, body))
+
+    @blp.response(204)
+    def delete(self, project_id):
+        s = store()
+        access.deletable(s, current_user(), "projects", project_id)
+        projects.delete_project(s, services().layout, project_id)

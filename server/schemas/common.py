@@ -1,0 +1,69 @@
+"""Pieces shared by several resources."""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class Request(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def Timestamp(**kwargs):
+    """ISO-8601 datetimes are stored and sent as strings (DRF's format)."""
+    return fields.String(metadata={"format": "date-time"}, **kwargs)
+
+
+class BasicUser(Schema):
+    url = fields.String()
+    id = fields.Integer()
+    username = fields.String(required=True)
+    first_name = fields.String()
+    last_name = fields.String()
+
+
+class Storage(Schema):
+    id = fields.Integer()
+    location = fields.String(validate=validate.OneOf(["cloud_storage", "local"]))
+    cloud_storage_id = fields.Integer(allow_none=True)
+
+
+class StorageRequest(Request):
+    location = fields.String(validate=validate.OneOf(["cloud_storage", "local"]))
+    cloud_storage_id = fields.Integer(allow_none=True)
+
+
+class LabelsSummary(Schema):
+    url = fields.String(required=True)
+
+
+class Detail(Schema):
+    detail = fields.String()
+
+
+_paginated = {}
+
+
+def paginated(item_schema: type[Schema]) -> type[Schema]:
+    """The `Paginated<Item>List` envelope of a list endpoint."""
+    if item_schema not in _paginated:
+        _paginated[item_schema] = type(f"Paginated{item_schema.__name__}List", (Schema,), {
+            "count": fields.Integer(required=True),
+            "next": fields.String(allow_none=True),
+            "previous": fields.String(allow_none=True),
+            "results": fields.List(fields.Nested(item_schema), required=True),
+        })
+    return _paginated[item_schema]
+
+
+class PageArgs(Request):
+    page = fields.String()
+    page_size = fields.String()
+    sort = fields.String()
+    search = fields.String()
+    filter = fields.String()
+    org = fields.String()
+    org_id = fields.String()
+
+
+def list_args(name: str, filters) -> type[Schema]:
+    """Query schema of a list endpoint: paging/sorting plus its simple filters."""
+    return PageArgs.from_dict({f: fields.String() for f in filters}, name=name)

@@ -1,0 +1,51 @@
+"""Jobs."""
+from marshmallow import fields, validate
+
+from domain.jobs import STAGES, STATES
+from server.schemas.common import BasicUser, LabelsSummary, Request, Schema, Storage, Timestamp
+
+
+class PatchedJobWrite(Request):
+    assignee = fields.Integer(allow_none=True)
+    stage = fields.String(validate=validate.OneOf(STAGES))
+    state = fields.String(validate=validate.OneOf(STATES))
+
+
+class IssuesSummary(Schema):
+    url = fields.String(required=True)
+    count = fields.Integer()
+
+
+class JobRead(Schema):
+    url = fields.String()
+    id = fields.Integer()
+    task_id = fields.Integer()
+    project_id = fields.Integer(allow_none=True)
+    project_name = fields.String(allow_none=True)
+    task_name = fields.String(allow_none=True)
+    guide_id = fields.Integer(allow_none=True)
+    assignee = fields.Nested(BasicUser, allow_none=True)
+    dimension = fields.String()
+    mode = fields.String()
+    media_type = fields.String()
+    bug_tracker = fields.String(allow_none=True)
+    status = fields.String()
+    stage = fields.String()
+    state = fields.String()
+    frame_count = fields.Integer()
+    start_frame = fields.Integer()
+    stop_frame = fields.Integer()
+    data_chunk_size = fields.Integer(allow_none=True)
+    data_compressed_chunk_type = fields.String()
+    data_original_chunk_type = fields.String()
+    created_date = Timestamp()
+    updated_date = Timestamp()
+    type = fields.String()
+    organization = fields.Integer(allow_none=True)
+    target_storage = fields.Nested(Storage, allow_none=True)
+    source_storage = fields.Nested(Storage, allow_none=True)
+    assignee_updated_date = Timestamp(allow_none=True)
+    parent_job_id = fields.Integer(allow_none=True)
+    replicas_count = fields.Integer()
+    issues = fields.Nested(IssuesSummary, required=True)
+    labels = fields.Nested(LabelsSummary, required=True)

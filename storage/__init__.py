@@ -1,0 +1,1 @@
+"""Persistence: the document store and the layout of the storage directory."""
