@@ -242,3 +242,11 @@ def touch_access_token(store, token: dict) -> None:
         return
     store.update("access_tokens", token["id"], lambda t: t.update(last_used_date=clock.now()))
 
+
+
+def purge_expired(store) -> int:
+    """Delete expired login sessions and access tokens; returns how many."""
+    with store.transaction():
+        sessions = [s["id"] for s in store.scan("sessions") if _expired(s["expires"])]
+        tokens = [t["id"] for t in store.scan("access_tokens") if _expired(t.get("expiry_date"))]
+        return store.delete("sessions", sessions) + store.delete("access_tokens", tokens)

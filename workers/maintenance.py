@@ -1,0 +1,16 @@
+"""Housekeeping run by Celery beat inside the worker."""
+from __future__ import annotations
+
+from domain import users
+from storage.documents import TinyDBStore
+from storage.layout import Layout
+from workers.celery_app import celery
+
+
+def store() -> TinyDBStore:
+    return TinyDBStore(Layout(celery.conf.settings.storage_dir).db)
+
+
+@celery.task(name="workers.maintenance.purge_expired_credentials")
+def purge_expired_credentials() -> int:
+    return users.purge_expired(store())
