@@ -29,3 +29,30 @@ def update_job(store, job_id: int, data: dict) -> dict:
         store.replace("jobs", job)
         store.update("tasks", job["task_id"], lambda t: t.update(updated_date=job["updated_date"]))
         return job
+
+
+def segments(size: int, segment_size: int, overlap, mode: str) -> tuple[int, int, list[tuple[int, int]]]:
+    """CVAT's split of `size` task frames into job ranges (inclusive task frames).
+    Returns (effective segment size, effective overlap, ranges)."""
+    seg = segment_size if 0 < segment_size <= size else size
+    ov = overlap if overlap is not None else (5 if mode == "interpolation" else 0)
+    ov = min(ov, seg // 2)
+    if size <= 0:
+        return seg, ov, []
+    starts = range(0, max(size - ov, 1), max(seg - ov, 1))
+    return seg, ov, [(start, min(start + seg - 1, size - 1)) for start in starts]
+
+
+def create_jobs(store, task_id: int, ranges: list[tuple[int, int]]) -> list[dict]:
+    """One `annotation` job per range, ids increasing in segment order. Runs in
+    the caller's transaction; replaces any jobs the task had."""
+    now = clock.now()
+    with store.transaction():
+        old = [j["id"] for j in store.scan("jobs") if j["task_id"] == task_id]
+        store.delete("jobs", old)
+        return store.insert_many("jobs", [{
+            "task_id": task_id, "start_frame": start, "stop_frame": stop,
+            "frame_count": stop - start + 1, "stage": "annotation", "state": "new",
+            "type": "annotation", "assignee_id": None, "assignee_updated_date": None,
+            "parent_job_id": None, "created_date": now, "updated_date": now,
+        } for start, stop in ranges])

@@ -36,6 +36,7 @@ class DocumentStore(Protocol):
     """What the rest of the server may ask of a store."""
 
     def insert(self, collection: str, doc: dict) -> dict: ...
+    def insert_many(self, collection: str, docs: list[dict]) -> list[dict]: ...
     def get(self, collection: str, doc_id: int) -> dict | None: ...
     def replace(self, collection: str, doc: dict) -> dict: ...
     def update(self, collection: str, doc_id: int, change: Callable[[dict], None]) -> dict | None: ...
@@ -180,6 +181,21 @@ class TinyDBStore:
                 doc["id"] = self.reserve_ids(collection)[0]
             self._table(collection, doc["id"]).insert(Document(doc, doc_id=doc["id"]))
         return doc
+
+    def insert_many(self, collection: str, docs: list[dict]) -> list[dict]:
+        """Insert several documents with one write per bucket."""
+        with self._lock:
+            docs = [dict(d) for d in docs]
+            missing = [d for d in docs if d.get("id") is None]
+            for doc, doc_id in zip(missing, self.reserve_ids(collection, len(missing)) if missing else []):
+                doc["id"] = doc_id
+            by_bucket: dict[Path, list[dict]] = {}
+            for doc in docs:
+                by_bucket.setdefault(self._bucket_path(collection, doc["id"]), []).append(doc)
+            for group in by_bucket.values():
+                self._table(collection, group[0]["id"]).insert_multiple(
+                    Document(d, doc_id=d["id"]) for d in group)
+        return docs
 
     def replace(self, collection: str, doc: dict) -> dict:
         """Store `doc` (which carries its id) in place of the stored one."""
