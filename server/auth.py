@@ -81,7 +81,9 @@ def authenticate() -> None:
     g.user = g.session = g.access_token = None
     header = request.headers.get("Authorization", "")
     user_id, session = _from_header(header) if header else (None, None)
-    if user_id is None:
+    if user_id is None and not (_is_public(request.path) and request.method not in SAFE_METHODS):
+        # Login and registration ignore a stale session cookie: they act for
+        # nobody yet, so there is nothing for CSRF to protect.
         user_id, session = _from_cookie()
         if session is not None:
             _check_csrf(session)
