@@ -66,8 +66,12 @@ def _check_attribute(spec: dict, where: str) -> None:
             raise Invalid({where: ["Number attributes need values [min, max, step] of numbers."]})
         if low > high or step <= 0:
             raise Invalid({where: ["Number attributes need min <= max and step > 0."]})
-    elif spec["input_type"] in ("select", "radio") and not values:
-        raise Invalid({where: [f"Attribute '{spec['name']}' of type {spec['input_type']} needs values."]})
+    elif spec["input_type"] in ("select", "radio"):
+        if not values:
+            raise Invalid({where: [f"Attribute '{spec['name']}' of type {spec['input_type']} needs values."]})
+        default = spec.get("default_value")
+        if default not in (None, "") and default not in values:
+            raise Invalid({where: [f"Default value '{default}' of attribute '{spec['name']}' is not one of its values."]})
     elif spec["input_type"] == "checkbox" and values and values[0].lower() not in ("true", "false"):
         raise Invalid({where: ["Checkbox attributes take the value 'true' or 'false'."]})
 
@@ -80,6 +84,36 @@ def _check_unique(names, what: str) -> None:
         seen.add(name)
 
 
+def _check_one(spec: dict) -> None:
+    if not spec.get("name"):
+        raise Invalid({"labels": [{"name": ["This field is required."]}]})
+    color = spec.get("color") or ""
+    if color and not _COLOR_RE.match(color):
+        raise Invalid({"labels": [f"Color '{color}' of label '{spec['name']}' is not #rrggbb."]})
+    attributes = spec.get("attributes") or []
+    _check_unique([a["name"] for a in attributes], f"Attribute of label '{spec['name']}'")
+    for a in attributes:
+        _check_attribute(a, "labels")
+
+
+def validate_specs(specs: list[dict], existing_names=()) -> None:
+    """Check new label specs completely before anything is reserved or written."""
+    _check_unique([s.get("name") for s in specs] + list(existing_names), "Label")
+    for spec in specs:
+        _check_one(spec)
+        label_type = spec.get("type") or "any"
+        subs = spec.get("sublabels") or []
+        if subs and label_type != "skeleton":
+            raise Invalid({"labels": [f"Only skeleton labels have sublabels ('{spec['name']}' is {label_type})."]})
+        if label_type == "skeleton" and not subs:
+            raise Invalid({"labels": [f"Skeleton '{spec['name']}' needs sublabels."]})
+        _check_unique([s.get("name") for s in subs], f"Sublabel of '{spec['name']}'")
+        for sub in subs:
+            _check_one(sub)
+        if label_type == "skeleton":
+            _rewrite_svg(spec.get("svg") or "", {sub["name"]: 0 for sub in subs})
+
+
 def _attribute_doc(spec: dict, attr_id: int) -> dict:
     values = [str(v) for v in (spec.get("values") or [])]
     default = spec.get("default_value")
@@ -90,8 +124,6 @@ def _attribute_doc(spec: dict, attr_id: int) -> dict:
         default = default or "false"
     if spec["input_type"] == "text" and not values:
         values = [""]
-    if spec["input_type"] in ("select", "radio") and default not in values:
-        raise Invalid({"labels": [f"Default value '{default}' of attribute '{spec['name']}' is not one of its values."]})
     return {"id": attr_id, "name": spec["name"], "mutable": bool(spec.get("mutable", False)),
             "input_type": spec["input_type"], "values": values, "default_value": str(default)}
 
@@ -112,22 +144,15 @@ def _pick_color(used: set) -> str:
 
 
 def _new_label_doc(store, spec: dict, owner: dict, used_colors: set, parent_id=None) -> dict:
-    if not spec.get("name"):
-        raise Invalid({"labels": [{"name": ["This field is required."]}]})
+    """A label document for an already validated spec (reserves its ids)."""
     color = spec.get("color") or ""
-    if color and not _COLOR_RE.match(color):
-        raise Invalid({"labels": [f"Color '{color}' of label '{spec['name']}' is not #rrggbb."]})
-    label_type = spec.get("type") or ("points" if parent_id is not None else "any")
     attributes = spec.get("attributes") or []
-    _check_unique([a["name"] for a in attributes], f"Attribute of label '{spec['name']}'")
-    for a in attributes:
-        _check_attribute(a, "labels")
     attr_ids = store.reserve_ids("attributes", len(attributes)) if attributes else []
     return {
         "id": store.reserve_ids("labels")[0],
         "name": spec["name"],
         "color": color.lower() if color else _pick_color(used_colors),
-        "type": label_type,
+        "type": spec.get("type") or ("points" if parent_id is not None else "any"),
         "svg": spec.get("svg") or "",
         "attributes": [_attribute_doc(a, i) for a, i in zip(attributes, attr_ids)],
         "parent_id": parent_id,
@@ -150,33 +175,26 @@ def create_labels(store, specs: list[dict], owner: dict) -> list[dict]:
     """Create labels (and sublabels) for `owner` = {"task_id": n} or {"project_id": n}.
     Runs inside the caller's transaction; validates everything before writing."""
     existing = owner_labels(store, **owner)
-    _check_unique([s.get("name") for s in specs] + [l["name"] for l in existing if l.get("parent_id") is None],
-                  "Label")
+    validate_specs(specs, [l["name"] for l in existing if l.get("parent_id") is None])
     used_colors = {l["color"] for l in existing}
     docs = []
     for spec in specs:
         label = _new_label_doc(store, spec, owner, used_colors)
-        subs = spec.get("sublabels") or []
-        if subs and label["type"] != "skeleton":
-            raise Invalid({"labels": [f"Only skeleton labels have sublabels ('{spec['name']}' is {label['type']})."]})
-        if label["type"] == "skeleton" and not subs:
-            raise Invalid({"labels": [f"Skeleton '{spec['name']}' needs sublabels."]})
-        _check_unique([s["name"] for s in subs], f"Sublabel of '{spec['name']}'")
-        sub_docs = [_new_label_doc(store, s, owner, used_colors, parent_id=label["id"]) for s in subs]
+        sub_docs = [_new_label_doc(store, s, owner, used_colors, parent_id=label["id"])
+                    for s in spec.get("sublabels") or []]
         if label["type"] == "skeleton":
             label["svg"] = _rewrite_svg(label["svg"], {s["name"]: s["id"] for s in sub_docs})
         docs.append(label)
         docs.extend(sub_docs)
-    for doc in docs:
-        store.insert("labels", doc)
-    return docs
+    return store.insert_many("labels", docs) if docs else []
 
 
 def patch_labels(store, specs: list[dict], owner: dict) -> None:
     """Apply the PATCH diff of a task's or project's `labels` (CVAT semantics):
     with id → update (or delete with `deleted`), without id → create; labels
-    not mentioned stay."""
-    existing = {l["id"]: l for l in owner_labels(store, **owner)}
+    not mentioned stay. The whole diff is checked before anything is written."""
+    existing = {l["id"]: l for l in owner_labels(store, **owner) if l.get("parent_id") is None}
+    names = {l["id"]: l["name"] for l in existing.values()}
     to_create = []
     for spec in specs:
         if spec.get("id") is None:
@@ -184,15 +202,42 @@ def patch_labels(store, specs: list[dict], owner: dict) -> None:
                 raise Invalid({"labels": ["'deleted' needs the id of the label to delete."]})
             to_create.append(spec)
             continue
-        label = existing.get(spec["id"])
-        if label is None or label.get("parent_id") is not None:
+        if spec["id"] not in existing:
             raise NotFound(f"Not found label with id #{spec['id']} to change")
         if spec.get("deleted"):
-            delete_label(store, label["id"])
+            names.pop(spec["id"], None)
             continue
-        update_label(store, label["id"], spec)
+        if spec.get("name"):
+            names[spec["id"]] = spec["name"]
+        _check_update(store, existing[spec["id"]], spec)
+    _check_unique(list(names.values()), "Label")
+    validate_specs(to_create, names.values())
+    for spec in specs:
+        if spec.get("id") is None:
+            continue
+        if spec.get("deleted"):
+            delete_label(store, spec["id"])
+        else:
+            update_label(store, spec["id"], spec)
     if to_create:
         create_labels(store, to_create, owner)
+
+
+def _check_update(store, label: dict, spec: dict) -> None:
+    """What update_label would refuse, found before any write."""
+    if spec.get("color") and not _COLOR_RE.match(spec["color"]):
+        raise Invalid({"labels": [f"Color '{spec['color']}' is not #rrggbb."]})
+    attr_ids = {a["id"] for a in label["attributes"]}
+    for attr in spec.get("attributes") or []:
+        if attr.get("id") is not None and attr["id"] not in attr_ids:
+            raise NotFound(f"Not found attribute with id #{attr['id']} to change")
+        if not attr.get("deleted"):
+            _check_attribute(attr, "labels")
+    subs = spec.get("sublabels") or []
+    if subs and label["type"] != "skeleton":
+        raise Invalid({"labels": ["Only skeleton labels have sublabels."]})
+    for sub in subs:
+        _check_one(sub)
 
 
 def update_label(store, label_id: int, spec: dict) -> dict:
@@ -247,6 +292,7 @@ def update_label(store, label_id: int, spec: dict) -> dict:
             names = {s["name"] for s in current.values()}
             docs = []
             for sub in new_subs:
+                _check_one(sub)
                 if sub["name"] in names:
                     raise Invalid({"sublabels": [f"Sublabel '{sub['name']}' already exists."]})
                 names.add(sub["name"])

@@ -18,6 +18,7 @@ def create_project(store, owner: dict, data: dict) -> dict:
         owner_id = data.get("owner_id") if data.get("owner_id") is not None else owner["id"]
         _check_user(store, owner_id, "owner_id")
         _check_user(store, data.get("assignee_id"), "assignee_id")
+        label_ops.validate_specs(data.get("labels") or [])
         project_id = store.reserve_ids("projects")[0]
         label_ops.create_labels(store, data.get("labels") or [], {"project_id": project_id})
         return store.insert("projects", {

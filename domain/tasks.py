@@ -89,6 +89,7 @@ def create_task(store, owner: dict, data: dict, can_use_project) -> dict:
         owner_id = data.get("owner_id") if data.get("owner_id") is not None else owner["id"]
         _check_user(store, owner_id, "owner_id")
         _check_user(store, data.get("assignee_id"), "assignee_id")
+        label_ops.validate_specs(data.get("labels") or [])
         task_id = store.reserve_ids("tasks")[0]
         if project_id is None:
             label_ops.create_labels(store, data.get("labels") or [], {"task_id": task_id})

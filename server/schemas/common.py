@@ -14,21 +14,21 @@ def Timestamp(**kwargs):
 
 class BasicUser(Schema):
     url = fields.String()
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     username = fields.String(required=True)
     first_name = fields.String()
     last_name = fields.String()
 
 
 class Storage(Schema):
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     location = fields.String(validate=validate.OneOf(["cloud_storage", "local"]))
-    cloud_storage_id = fields.Integer(allow_none=True)
+    cloud_storage_id = fields.Integer(strict=True, allow_none=True)
 
 
 class StorageRequest(Request):
     location = fields.String(validate=validate.OneOf(["cloud_storage", "local"]))
-    cloud_storage_id = fields.Integer(allow_none=True)
+    cloud_storage_id = fields.Integer(strict=True, allow_none=True)
 
 
 class LabelsSummary(Schema):
@@ -46,7 +46,7 @@ def paginated(item_schema: type[Schema]) -> type[Schema]:
     """The `Paginated<Item>List` envelope of a list endpoint."""
     if item_schema not in _paginated:
         _paginated[item_schema] = type(f"Paginated{item_schema.__name__}List", (Schema,), {
-            "count": fields.Integer(required=True),
+            "count": fields.Integer(strict=True, required=True),
             "next": fields.String(allow_none=True),
             "previous": fields.String(allow_none=True),
             "results": fields.List(fields.Nested(item_schema), required=True),

@@ -6,24 +6,24 @@ from server.schemas.common import BasicUser, LabelsSummary, Request, Schema, Sto
 
 
 class PatchedJobWrite(Request):
-    assignee = fields.Integer(allow_none=True)
+    assignee = fields.Integer(strict=True, allow_none=True)
     stage = fields.String(validate=validate.OneOf(STAGES))
     state = fields.String(validate=validate.OneOf(STATES))
 
 
 class IssuesSummary(Schema):
     url = fields.String(required=True)
-    count = fields.Integer()
+    count = fields.Integer(strict=True)
 
 
 class JobRead(Schema):
     url = fields.String()
-    id = fields.Integer()
-    task_id = fields.Integer()
-    project_id = fields.Integer(allow_none=True)
+    id = fields.Integer(strict=True)
+    task_id = fields.Integer(strict=True)
+    project_id = fields.Integer(strict=True, allow_none=True)
     project_name = fields.String(allow_none=True)
     task_name = fields.String(allow_none=True)
-    guide_id = fields.Integer(allow_none=True)
+    guide_id = fields.Integer(strict=True, allow_none=True)
     assignee = fields.Nested(BasicUser, allow_none=True)
     dimension = fields.String()
     mode = fields.String()
@@ -32,20 +32,20 @@ class JobRead(Schema):
     status = fields.String()
     stage = fields.String()
     state = fields.String()
-    frame_count = fields.Integer()
-    start_frame = fields.Integer()
-    stop_frame = fields.Integer()
-    data_chunk_size = fields.Integer(allow_none=True)
+    frame_count = fields.Integer(strict=True)
+    start_frame = fields.Integer(strict=True)
+    stop_frame = fields.Integer(strict=True)
+    data_chunk_size = fields.Integer(strict=True, allow_none=True)
     data_compressed_chunk_type = fields.String()
     data_original_chunk_type = fields.String()
     created_date = Timestamp()
     updated_date = Timestamp()
     type = fields.String()
-    organization = fields.Integer(allow_none=True)
+    organization = fields.Integer(strict=True, allow_none=True)
     target_storage = fields.Nested(Storage, allow_none=True)
     source_storage = fields.Nested(Storage, allow_none=True)
     assignee_updated_date = Timestamp(allow_none=True)
-    parent_job_id = fields.Integer(allow_none=True)
-    replicas_count = fields.Integer()
+    parent_job_id = fields.Integer(strict=True, allow_none=True)
+    replicas_count = fields.Integer(strict=True)
     issues = fields.Nested(IssuesSummary, required=True)
     labels = fields.Nested(LabelsSummary, required=True)

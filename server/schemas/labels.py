@@ -6,7 +6,7 @@ from server.schemas.common import Request, Schema
 
 
 class AttributeRequest(Request):
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     name = fields.String(required=True, validate=validate.Length(1, 64))
     mutable = fields.Boolean(required=True)
     input_type = fields.String(required=True, validate=validate.OneOf(INPUT_TYPES))
@@ -17,7 +17,7 @@ class AttributeRequest(Request):
 
 
 class SublabelRequest(Request):
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     name = fields.String(required=True, validate=validate.Length(1, 64))
     color = fields.String(validate=validate.Length(max=7))
     attributes = fields.List(fields.Nested(AttributeRequest), validate=validate.Length(max=1000))
@@ -27,7 +27,7 @@ class SublabelRequest(Request):
 
 class LabelRequest(Request):
     """`PatchedLabelRequest`: an element of `labels` in task/project writes."""
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     name = fields.String(validate=validate.Length(1, 64))
     color = fields.String(validate=validate.Length(max=7))
     attributes = fields.List(fields.Nested(AttributeRequest), validate=validate.Length(max=1000))
@@ -38,7 +38,7 @@ class LabelRequest(Request):
 
 
 class Attribute(Schema):
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     name = fields.String(required=True)
     mutable = fields.Boolean(required=True)
     input_type = fields.String(required=True, validate=validate.OneOf(INPUT_TYPES))
@@ -47,7 +47,7 @@ class Attribute(Schema):
 
 
 class Sublabel(Schema):
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     name = fields.String(required=True)
     color = fields.String()
     attributes = fields.List(fields.Nested(Attribute))
@@ -56,16 +56,16 @@ class Sublabel(Schema):
 
 
 class Label(Schema):
-    id = fields.Integer()
+    id = fields.Integer(strict=True)
     name = fields.String(required=True)
     color = fields.String()
     attributes = fields.List(fields.Nested(Attribute))
     type = fields.String()
     svg = fields.String()
     sublabels = fields.List(fields.Nested(Sublabel))
-    project_id = fields.Integer(allow_none=True)
-    task_id = fields.Integer(allow_none=True)
-    parent_id = fields.Integer(allow_none=True)
+    project_id = fields.Integer(strict=True, allow_none=True)
+    task_id = fields.Integer(strict=True, allow_none=True)
+    parent_id = fields.Integer(strict=True, allow_none=True)
     has_parent = fields.Boolean()
 
 
