@@ -101,3 +101,20 @@ def deletable(store, user, kind: str, doc_id) -> dict:
     if not can_delete(store, user, doc, kind):
         raise Forbidden()
     return doc
+
+
+# -- bulk visibility for lists -------------------------------------------------------
+def visible_tasks(store, user) -> list[dict]:
+    """Every task the user may see, in id order (the rule of can_see_task). Only
+    buckets written since the last call are checked again."""
+    if user.get("is_superuser"):
+        return store.scan("tasks")
+    key = (user["id"], store.version("projects"), store.version("jobs"))
+    return store.filtered("tasks", key, lambda t: can_see_task(store, user, t))
+
+
+def visible_projects(store, user) -> list[dict]:
+    if user.get("is_superuser"):
+        return store.scan("projects")
+    key = (user["id"], store.version("tasks"))
+    return store.filtered("projects", key, lambda p: can_see_project(store, user, p))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from itertools import chain
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
@@ -42,6 +43,7 @@ class DocumentStore(Protocol):
     def update(self, collection: str, doc_id: int, change: Callable[[dict], None]) -> dict | None: ...
     def delete(self, collection: str, doc_ids) -> int: ...
     def scan(self, collection: str) -> list[dict]: ...
+    def filtered(self, collection: str, key, predicate: Callable[[dict], bool]) -> list[dict]: ...
     def version(self, collection: str) -> tuple: ...
     def reserve_ids(self, collection: str, count: int) -> range: ...
     def transaction(self): ...
@@ -140,6 +142,8 @@ class TinyDBStore:
         self._counters = self.root / "counters.json"
         self._scans: dict[str, tuple[tuple, list[dict]]] = {}
         self._derived: dict[tuple, tuple] = {}
+        self._sorted: dict[Path, tuple[tuple, list[dict]]] = {}
+        self._filtered: dict[tuple, dict] = {}
 
     # -- layout ---------------------------------------------------------------
     def _dir(self, collection: str) -> Path:
@@ -261,24 +265,49 @@ class TinyDBStore:
         """Changes whenever any document of the collection changes."""
         return tuple(self._cache.load(p)[1] for p in self._buckets(collection))
 
-    def scan(self, collection: str) -> list[dict]:
-        """Every document of the collection in id order, shared with the cache
-        (read, never change). Re-parses only the buckets other processes wrote."""
+    def _parts(self, collection: str) -> list[tuple[tuple, list[dict]]]:
+        """Each bucket's documents in id order with the bucket file's identity;
+        a bucket is re-parsed and re-sorted only when its file changed."""
         parts = []
         for path in self._buckets(collection):
             data, ident = self._cache.load(path)
-            if data is not None:
-                parts.append((ident, data))
+            if data is None:
+                continue
+            hit = self._sorted.get(path)
+            if hit is None or hit[0] != ident:
+                table = data.get(_TABLE, {})
+                hit = (ident, [table[k] for k in sorted(table, key=int)])
+                self._sorted[path] = hit
+            parts.append(hit)
+        return parts
+
+    def scan(self, collection: str) -> list[dict]:
+        """Every document of the collection in id order, shared with the cache
+        (read, never change). Re-parses only the buckets other processes wrote."""
+        parts = self._parts(collection)
         key = tuple(ident for ident, _ in parts)
         hit = self._scans.get(collection)
         if hit is not None and hit[0] == key:
             return hit[1]
-        docs = []
-        for _, data in parts:
-            table = data.get(_TABLE, {})
-            docs.extend(table[k] for k in sorted(table, key=int))
+        docs = list(chain.from_iterable(part for _, part in parts))
         self._scans[collection] = (key, docs)
         return docs
+
+    def filtered(self, collection: str, key, predicate: Callable[[dict], bool]) -> list[dict]:
+        """The documents passing `predicate`, in id order. `key` must change
+        whenever the predicate's answer could (e.g. user id plus the versions of
+        other collections it reads); per bucket, results are reused while the
+        bucket and the key are unchanged, so one write re-checks one bucket."""
+        if len(self._filtered) > 512:
+            self._filtered.clear()
+        memo = self._filtered.setdefault((collection, key), {})
+        out = []
+        for ident, docs in self._parts(collection):
+            hit = memo.get(ident)
+            if hit is None:
+                hit = memo[ident] = [d for d in docs if predicate(d)]
+            out.extend(hit)
+        return out
 
     def iter_ids(self, collection: str) -> Iterator[int]:
         return (d["id"] for d in self.scan(collection))

@@ -45,7 +45,7 @@ class Projects(MethodView):
         s = store()
         if organization_asked():
             return page([], present.project)
-        docs = [p for p in newest_first(s.scan("projects")) if access.can_see_project(s, user, p)]
+        docs = newest_first(access.visible_projects(s, user))
         return page(select(docs, PROJECT_LIST), present.project)
 
     @blp.arguments(ProjectWrite)

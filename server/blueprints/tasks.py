@@ -68,7 +68,7 @@ class Tasks(MethodView):
         s = store()
         if organization_asked():
             return page([], present.task)
-        docs = [t for t in newest_first(s.scan("tasks")) if access.can_see_task(s, user, t)]
+        docs = newest_first(access.visible_tasks(s, user))
         return page(select(docs, TASK_LIST), present.task)
 
     @blp.arguments(TaskWrite)
