@@ -26,7 +26,7 @@ redis-server:
 
 run: $(VENV)/.runtime redis-server
 	@if python -m workers.broker check; then \
-		echo "Using the Redis that answers at $${CVAT_REDIS_URL:-config.toml's redis_url}"; \
+		echo "A Redis already answers at the configured URL: starting web and worker only"; \
 		exec honcho start web worker; \
 	else \
 		exec honcho start; \
