@@ -26,6 +26,13 @@ class Settings:
     session_ttl: int
     password_scrypt_n: int
     max_request_bytes: int
+    upload_max_bytes: int
+    request_lease_seconds: int
+    archive_max_members: int
+    archive_max_bytes: int
+    image_max_pixels: int
+    media_threads: int
+    jpeg_optimize: int
 
 
 def load(environ=None) -> Settings:

@@ -1,0 +1,162 @@
+"""Task data end to end with cvat-sdk 2.80 against the real stack: images,
+archives, videos, the share and remote URLs; frames, chunks, previews, meta
+and jobs read back."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from cvat_sdk import make_client
+from cvat_sdk.api_client import models
+from cvat_sdk.core.proxies.tasks import ResourceType
+from PIL import Image
+
+from tests.media_helpers import COLORS, frame_index, index_of_color, make_images, make_video
+from tests.stack import ADMIN
+
+
+@pytest.fixture
+def sdk(stack):
+    with make_client(stack.url, credentials=ADMIN) as client:
+        client.config.status_check_period = 0.1
+        yield client
+
+
+def _spec(name, **kw):
+    return models.TaskWriteRequest(name=name, labels=[models.PatchedLabelRequest(name="car")], **kw)
+
+
+def _chunk_members(task, number, quality):
+    buf = io.BytesIO()
+    task.download_chunk(number, buf, quality=quality)
+    with zipfile.ZipFile(buf) as zf:
+        return [(i.filename, zf.read(i)) for i in zf.infolist()]
+
+
+def test_images_local(sdk, tmp_path):
+    paths = make_images(tmp_path, 7, size=(64, 48))
+    task = sdk.tasks.create_from_data(_spec("images", segment_size=3), paths, data_params={"chunk_size": 3})
+    assert task.size == 7
+    assert task.data_chunk_size == 3
+    assert task.data_compressed_chunk_type == "imageset"
+    assert task.mode == "annotation"
+    meta = task.get_meta()
+    assert [f.name for f in meta.frames] == [p.name for p in paths]
+    assert all((f.width, f.height) == (64, 48) for f in meta.frames)
+    assert meta.size == 7 and meta.start_frame == 0 and meta.stop_frame == 6
+    for n in range(7):
+        original = task.get_frame(n, quality="original").read()
+        assert original == paths[n].read_bytes()
+        compressed = Image.open(task.get_frame(n, quality="compressed"))
+        assert compressed.format == "JPEG" and compressed.size == (64, 48)
+        assert index_of_color(compressed.getpixel((10, 10))) == n
+    members = _chunk_members(task, 2, "compressed")
+    assert [m[0] for m in members] == ["000000.jpeg"]
+    members = _chunk_members(task, 0, "original")
+    assert [m[0] for m in members] == ["000000.png", "000001.png", "000002.png"]
+    assert [m[1] for m in members] == [p.read_bytes() for p in paths[:3]]
+    preview = Image.open(task.get_preview())
+    assert preview.format == "JPEG" and max(preview.size) <= 256
+    jobs = sorted(task.get_jobs(), key=lambda j: j.start_frame)
+    assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 2), (3, 5), (6, 6)]
+    job = jobs[1]
+    assert [f.name for f in job.get_meta().frames] == [p.name for p in paths[3:6]]
+    frame = Image.open(io.BytesIO(job.get_frame(4, quality="compressed").read()))
+    assert index_of_color(frame.getpixel((5, 5))) == 4
+    assert Image.open(job.get_preview()).format == "JPEG"
+    requests = sdk.api_client.requests_api.list(task_id=task.id)[0]
+    assert [r.status.value for r in requests.results] == ["finished"]
+    assert requests.results[0].operation.type == "create:task"
+
+
+@pytest.mark.parametrize("segment_size,overlap,expected", [
+    (0, None, [(0, 9)]),
+    (4, None, [(0, 3), (4, 7), (8, 9)]),
+    (4, 1, [(0, 3), (3, 6), (6, 9)]),
+])
+def test_job_ranges(sdk, tmp_path, segment_size, overlap, expected):
+    paths = make_images(tmp_path, 10, size=(16, 16))
+    kw = {"segment_size": segment_size}
+    if overlap is not None:
+        kw["overlap"] = overlap
+    task = sdk.tasks.create_from_data(_spec("ranges", **kw), paths)
+    assert sorted((j.start_frame, j.stop_frame) for j in task.get_jobs()) == expected
+    assert task.jobs.count == len(expected)
+
+
+def test_video_local(sdk, tmp_path):
+    path = make_video(tmp_path / "clip.mp4", 20, size=(64, 48))
+    task = sdk.tasks.create_from_data(_spec("video"), [path], data_params={"chunk_size": 8})
+    assert task.size == 20
+    assert task.mode == "interpolation"
+    assert task.overlap == 5
+    meta = task.get_meta()
+    assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 64, 48)]
+    for n in (0, 7, 8, 19):
+        assert frame_index(task.get_frame(n, quality="compressed").read(), 20) == n
+    original = Image.open(task.get_frame(13, quality="original"))
+    assert original.format == "PNG"
+    assert frame_index(task.get_frame(13, quality="original").read(), 20) == 13
+    members = _chunk_members(task, 2, "compressed")
+    assert [m[0] for m in members] == ["000000.jpeg", "000001.jpeg", "000002.jpeg", "000003.jpeg"]
+    assert [frame_index(m[1], 20) for m in members] == [16, 17, 18, 19]
+    buf = io.BytesIO()
+    task.download_chunk(1, buf, quality="original")
+    assert buf.getvalue()[4:8] == b"ftyp"
+
+
+def test_video_step_and_range(sdk, tmp_path):
+    path = make_video(tmp_path / "clip.avi", 25, size=(32, 32), codec="mjpeg")
+    task = sdk.tasks.create_from_data(_spec("video step"), [path],
+                                      data_params={"start_frame": 2, "stop_frame": 20, "frame_step": 3})
+    assert task.size == len(range(2, 21, 3))
+    meta = task.get_meta()
+    assert (meta.start_frame, meta.stop_frame, meta.frame_filter) == (2, 20, "step=3")
+    assert frame_index(task.get_frame(2, quality="compressed").read(), 25) == 8
+
+
+def test_archive_and_sorting(sdk, tmp_path):
+    src = make_images(tmp_path / "src", 11, size=(20, 10))
+    archive = tmp_path / "pack.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, p in enumerate(src):
+            zf.write(p, f"sub/dir{i % 2}/frame{i}.png")
+    task = sdk.tasks.create_from_data(_spec("archive"), [archive], data_params={"sorting_method": "natural"})
+    names = [f.name for f in task.get_meta().frames]
+    assert names == sorted(names, key=lambda n: (n.split("/")[1], int(n.rsplit("frame", 1)[1][:-4])))
+    assert names[0] == "sub/dir0/frame0.png" and names[5] == "sub/dir0/frame10.png"
+    assert task.size == 11
+
+
+def test_share_and_predefined(stack, sdk, tmp_path):
+    make_images(stack.share / "set1", 4, size=(30, 20))
+    make_images(stack.share / "set1" / "skip", 2, size=(30, 20))
+    task = sdk.tasks.create_from_data(_spec("share"), ["set1/"], resource_type=ResourceType.SHARE,
+                                      data_params={"server_files_exclude": ["set1/skip/"]})
+    assert [f.name for f in task.get_meta().frames] == [f"set1/img_{i:03d}.png" for i in range(4)]
+    assert task.get_meta().storage == "share"
+
+    paths = make_images(tmp_path, 4, size=(8, 8))
+    order = [paths[2], paths[0], paths[3], paths[1]]
+    task = sdk.tasks.create_from_data(_spec("predefined"), order, data_params={"sorting_method": "predefined"})
+    assert [f.name for f in task.get_meta().frames] == [p.name for p in order]
+
+
+def test_remote_files(sdk, tmp_path):
+    import functools
+    import http.server
+    import threading
+    make_images(tmp_path / "www", 3, size=(12, 12))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        urls = [f"{base}/img_{i:03d}.png" for i in range(3)]
+        task = sdk.tasks.create_from_data(_spec("remote"), urls, resource_type=ResourceType.REMOTE)
+        assert task.size == 3
+        assert task.get_frame(1, quality="original").read() == (tmp_path / "www" / "img_001.png").read_bytes()
+    finally:
+        server.shutdown()

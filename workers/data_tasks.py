@@ -1,0 +1,34 @@
+"""Celery task that builds a task's data (thin: see workers.media.build)."""
+from __future__ import annotations
+
+from domain.task_data import TaskFiles
+from storage.documents import TinyDBStore
+from storage.layout import Layout
+from workers.celery_app import celery
+from workers.media import build, images
+from workers.requests_runtime import run_request
+
+CREATE_TASK_DATA = "workers.data_tasks.create_task_data"
+
+
+def limits(settings) -> build.Limits:
+    return build.Limits(archive_members=settings.archive_max_members, archive_bytes=settings.archive_max_bytes,
+                        remote_bytes=settings.upload_max_bytes, threads=settings.media_threads,
+                        jpeg_optimize=bool(settings.jpeg_optimize))
+
+
+def create_task_data_now(store, layout, settings, request_id: int, task_id: int):
+    """What the Celery task does, callable directly (tests)."""
+    images.set_pixel_limit(settings.image_max_pixels)
+    return run_request(
+        store, request_id,
+        lambda report: build.build(store, layout, settings, task_id, report, limits(settings)),
+        lease_seconds=settings.request_lease_seconds,
+        on_failure=lambda: build.discard(TaskFiles(layout, task_id)))
+
+
+@celery.task(name=CREATE_TASK_DATA, ignore_result=True)
+def create_task_data(request_id: int, task_id: int):
+    settings = celery.conf.settings
+    layout = Layout(settings.storage_dir)
+    create_task_data_now(TinyDBStore(layout.db), layout, settings, request_id, task_id)

@@ -1,0 +1,364 @@
+"""Build a task's data from a submitted data request: gather the media (client
+uploads, share files, remote URLs, archives), sort and select frames, write
+compressed and original chunks, per-frame metadata and the preview, then commit
+the task's `data` summary and its jobs in one store transaction.
+
+Everything is written under the task's `build/` directory and renamed to
+`data/` only at the commit, so a failure (or a killed worker) leaves the task
+without data and able to take data again.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import random
+import re
+import shutil
+import time
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from domain import clock, jobs as job_ops, share
+from domain.task_data import TaskFiles, read_json, write_json
+from workers.media import archives, chunks, images, video
+from workers.media.images import MediaError
+
+
+@dataclass
+class Source:
+    name: str     # frame name: relative path as CVAT reports it
+    path: Path    # where the bytes are
+
+
+@dataclass
+class Limits:
+    archive_members: int = 100_000
+    archive_bytes: int = 20 * 2**30
+    remote_bytes: int = 2 * 2**30
+    threads: int = 2
+    jpeg_optimize: bool = False
+
+
+def natural_key(name: str):
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
+
+
+class Progress:
+    """Throttled progress reports: report(fraction, message)."""
+
+    def __init__(self, report, start=0.0, end=1.0):
+        self.report, self.start, self.end = report, start, end
+        self.last = 0.0
+
+    def __call__(self, fraction: float, message: str | None = None, force=False):
+        now = time.monotonic()
+        if force or now - self.last > 0.3:
+            self.last = now
+            self.report(self.start + (self.end - self.start) * max(0.0, min(1.0, fraction)), message)
+
+
+# -- gathering -----------------------------------------------------------------------
+def _share_sources(params, share_root: Path, copy_to: Path | None) -> list[Source]:
+    root = Path(share_root).resolve()
+    excludes = [e.lstrip("/") for e in params["server_files_exclude"]]
+
+    def excluded(rel: str) -> bool:
+        return any(rel == e or (e.endswith("/") and rel.startswith(e)) for e in excludes)
+
+    out: list[Source] = []
+    for entry in params["server_files"]:
+        path = share.resolve(root, entry)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames.sort()
+                for fname in sorted(filenames):
+                    real = Path(dirpath, fname).resolve()
+                    if root not in real.parents or not real.is_file():
+                        continue  # a symlink out of the share is ignored
+                    rel = str(Path(dirpath, fname).relative_to(root))
+                    if not excluded(rel):
+                        out.append(Source(rel, real))
+        elif path.is_file():
+            rel = str(path.relative_to(root))
+            if not excluded(rel):
+                out.append(Source(rel, path))
+        else:
+            raise MediaError(f"{entry} does not exist in the share")
+    if copy_to is not None:
+        for src in out:
+            target = copy_to / src.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src.path, target)
+            src.path = target
+    return out
+
+
+def _download(url: str, target_dir: Path, max_bytes: int) -> Source:
+    name = os.path.basename(urllib.parse.urlsplit(url).path)
+    name = urllib.parse.unquote(name)
+    if not name or name in (".", ".."):
+        raise MediaError(f"Can't derive a file name from the URL {url}")
+    target = target_dir / name
+    if target.exists():
+        raise MediaError(f"Remote file name {name} is used twice")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    total = 0
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
+            while True:
+                block = response.read(1 << 20)
+                if not block:
+                    break
+                total += len(block)
+                if total > max_bytes:
+                    raise MediaError(f"Remote file {url} is larger than {max_bytes} bytes")
+                out.write(block)
+    except MediaError:
+        raise
+    except (OSError, ValueError) as e:
+        raise MediaError(f"Can't download {url}: {e}") from None
+    return Source(name, target)
+
+
+def _expand_archives(sources: list[Source], work: Path, limits: Limits, progress) -> list[Source]:
+    out: list[Source] = []
+    for i, src in enumerate(sources):
+        if archives.is_archive(src.name):
+            dest = work / "extracted" / f"{i}"
+            names = archives.extract(src.path, dest, src.name, limits.archive_members, limits.archive_bytes)
+            out.extend(Source(n, dest / n) for n in names)
+            progress(0, f"Unpacked {src.name}")
+        else:
+            out.append(src)
+    return out
+
+
+def _manifest_order(manifest: Path) -> list[str]:
+    names = []
+    for line in manifest.read_bytes().splitlines():
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise MediaError(f"Manifest {manifest.name} is not valid JSON lines") from None
+        if isinstance(item, dict) and "name" in item:
+            names.append(item["name"] + item.get("extension", ""))
+    return names
+
+
+def _order(images_: list[Source], params, manifest: Path | None, client_order: list[str]) -> list[Source]:
+    method = params["sorting_method"]
+    if params["job_file_mapping"]:
+        by_name = {s.name: s for s in images_}
+        wanted = [n for job in params["job_file_mapping"] for n in job]
+        missing = [n for n in wanted if n not in by_name]
+        if missing:
+            raise MediaError(f"job_file_mapping names files that were not uploaded: {', '.join(missing[:5])}")
+        return [by_name[n] for n in wanted]
+    if method == "lexicographical":
+        return sorted(images_, key=lambda s: s.name)
+    if method == "natural":
+        return sorted(images_, key=lambda s: natural_key(s.name))
+    if method == "random":
+        shuffled = list(images_)
+        random.shuffle(shuffled)
+        return shuffled
+    # predefined: upload_file_order, else manifest, else arrival order
+    order = params["upload_file_order"] or (_manifest_order(manifest) if manifest else None)
+    if order:
+        rank = {n: i for i, n in enumerate(order)}
+        unknown = [s.name for s in images_ if s.name not in rank]
+        if unknown:
+            raise MediaError(f"{unknown[0]} is not listed in the predefined order")
+        return sorted(images_, key=lambda s: rank[s.name])
+    return images_
+
+
+def gather(params: dict, files: TaskFiles, share_root: Path, limits: Limits, progress) -> list[Source]:
+    work = files.build
+    sources = [Source(n, files.upload / n) for n in params["client_files"]]
+    if params["server_files"]:
+        sources += _share_sources(params, share_root, work / "source" if params["copy_data"] else None)
+    for url in params["remote_files"]:
+        sources.append(_download(url, work / "remote", limits.remote_bytes))
+        progress(0, f"Downloaded {url}")
+    return _expand_archives(sources, work, limits, progress)
+
+
+# -- building ------------------------------------------------------------------------
+def default_chunk_size(width: int, height: int) -> int:
+    return max(2, min(72, 36 * 1920 * 1080 // max(1, width * height)))
+
+
+def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limits, progress) -> dict:
+    base = files.build
+    if params["chunk_size"]:
+        chunk_size = params["chunk_size"]
+    else:
+        w, h = images.size(sources[0].path, sources[0].name)
+        chunk_size = default_chunk_size(w, h)
+    (base / "chunks" / "compressed").mkdir(parents=True, exist_ok=True)
+    (base / "chunks" / "original").mkdir(parents=True, exist_ok=True)
+    quality = params["image_quality"]
+    frames_meta = []
+    preview = None
+    with ThreadPoolExecutor(max(1, limits.threads)) as pool:
+        for number, first in enumerate(range(0, len(sources), chunk_size)):
+            part = sources[first:first + chunk_size]
+            done = list(pool.map(lambda s: images.process(s.path, s.name, quality, limits.jpeg_optimize), part))
+            chunks.write_zip(files.chunk("compressed", number, "zip", base), [(f.compressed, "jpeg") for f in done])
+            chunks.write_zip(files.chunk("original", number, "zip", base),
+                             [(f.original, f.original_ext) for f in done])
+            frames_meta.extend({"name": s.name, "width": f.width, "height": f.height, "related_files": 0,
+                                "has_related_context": False} for s, f in zip(part, done))
+            if preview is None:
+                preview = images.preview(done[0].compressed)
+            progress((first + len(part)) / len(sources), f"Processed {first + len(part)} of {len(sources)} images")
+    write_json(files.frames(base), frames_meta)
+    (files.preview(base)).write_bytes(preview)
+    return {"chunk_size": chunk_size, "compressed_chunk_type": "imageset", "original_chunk_type": "imageset",
+            "mode": "annotation", "media": "images", "size": len(sources)}
+
+
+def _build_video(src: Source, params, files: TaskFiles, progress) -> dict:
+    base = files.build
+    chunk_size = params["chunk_size"] or 36
+    (base / "chunks" / "compressed").mkdir(parents=True, exist_ok=True)
+    start, stop, step = params["start_frame"], params["stop_frame"], params["step"]
+    estimate = video.estimate_frames(src.path) or 0
+    if estimate:
+        last = min(stop, estimate - 1) if stop is not None else estimate - 1
+        estimate = max(1, len(range(start, last + 1, step)))
+    size = 0
+    number = 0
+    pending: list[tuple[bytes, str]] = []
+    first_frame = None
+    for jpeg in video.jpeg_frames(src.path, src.name, params["image_quality"], start, stop, step):
+        if first_frame is None:
+            first_frame = jpeg
+        pending.append((jpeg, "jpeg"))
+        size += 1
+        if len(pending) == chunk_size:
+            chunks.write_zip(files.chunk("compressed", number, "zip", base), pending)
+            number += 1
+            pending = []
+            progress(size / max(estimate, size + 1), f"Decoded {size} frames")
+    if pending:
+        chunks.write_zip(files.chunk("compressed", number, "zip", base), pending)
+    import io
+    from PIL import Image
+    with Image.open(io.BytesIO(first_frame)) as im:
+        width, height = im.size
+    write_json(files.frames(base), [{"name": src.name, "width": width, "height": height, "related_files": 0,
+                                     "has_related_context": False}])
+    files.preview(base).write_bytes(images.preview(first_frame))
+    return {"chunk_size": chunk_size, "compressed_chunk_type": "imageset", "original_chunk_type": "video",
+            "mode": "interpolation", "media": "video", "size": size}
+
+
+def build(store, layout, settings, task_id: int, report, limits: Limits | None = None) -> dict:
+    """Plain function behind the Celery task. `report(progress, message)`.
+    Returns the committed `data` summary; raises MediaError on bad media."""
+    limits = limits or Limits()
+    files = TaskFiles(layout, task_id)
+    params = read_json(files.pending)
+    if params is None:
+        raise MediaError("The data request parameters are missing")
+    shutil.rmtree(files.build, ignore_errors=True)
+    files.build.mkdir(parents=True)
+    try:
+        progress = Progress(report, 0.0, 0.1)
+        progress(0, "Gathering media", force=True)
+        sources = gather(params, files, settings.share_dir, limits, progress)
+        manifests = [s for s in sources if s.name.lower().endswith(".jsonl")]
+        if len(manifests) > 1:
+            raise MediaError("Only one manifest file can be attached")
+        sources = [s for s in sources if not s.name.lower().endswith(".jsonl")]
+        if params["filename_pattern"]:
+            sources = [s for s in sources if fnmatch.fnmatch(s.name, params["filename_pattern"])]
+        videos = [s for s in sources if video.is_video(s.name)]
+        pictures = [s for s in sources if images.is_image(s.name)]
+        for s in sources:
+            if not (video.is_video(s.name) or images.is_image(s.name)):
+                raise MediaError(f"Unsupported file: {s.name}")
+        if videos and (pictures or len(videos) > 1):
+            raise MediaError("Only one video can be attached, and it can't be mixed with images")
+        if not sources:
+            raise MediaError("No media data found")
+        progress = Progress(report, 0.1, 0.95)
+        if videos:
+            summary = _build_video(videos[0], params, files, progress)
+            kept = files.build / "source" / Path(videos[0].name).name
+            if videos[0].path.is_relative_to(files.root):
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(videos[0].path, kept)
+                video_path = files.data / "source" / kept.name
+            else:  # a share file used in place
+                video_path = videos[0].path
+            summary["video_path"] = str(video_path)
+            total = summary["size"]
+        else:
+            ordered = _order(pictures, params, manifests[0].path if manifests else None, params["client_files"])
+            total = len(ordered)
+            stop = params["stop_frame"] if params["stop_frame"] is not None else total - 1
+            selected = ordered[params["start_frame"]:stop + 1:params["step"]]
+            if not selected:
+                raise MediaError("No media data found in the requested frame range")
+            summary = _build_images(selected, params, files, limits, progress)
+            total = len(ordered)
+        size = summary["size"]
+        summary.update(
+            image_quality=params["image_quality"], start_frame=params["start_frame"],
+            stop_frame=params["start_frame"] + (size - 1) * params["step"], step=params["step"],
+            frame_filter=params["frame_filter"], sorting_method=params["sorting_method"],
+            use_zip_chunks=params["use_zip_chunks"], use_cache=params["use_cache"],
+            copy_data=params["copy_data"], storage_method=params["storage_method"],
+            storage="share" if params["server_files"] and not params["copy_data"] else "local",
+            dimension="2d", id=task_id, chunks_updated_date=clock.now())
+        report(0.96, "Creating jobs")
+        return _commit(store, files, summary, params)
+    except BaseException:
+        shutil.rmtree(files.build, ignore_errors=True)
+        raise
+    finally:
+        files.pending.unlink(missing_ok=True)
+
+
+def _ranges(task: dict, summary: dict, params) -> tuple[int, int, list[tuple[int, int]]]:
+    if params["job_file_mapping"]:
+        ranges, start = [], 0
+        for job in params["job_file_mapping"]:
+            ranges.append((start, start + len(job) - 1))
+            start += len(job)
+        return 0, 0, ranges
+    return job_ops.segments(summary["size"], task.get("segment_size") or 0, task.get("overlap"), summary["mode"])
+
+
+def _commit(store, files: TaskFiles, summary: dict, params) -> dict:
+    with store.transaction():
+        task = store.get("tasks", files.task_id)
+        if task is None:
+            raise MediaError("The task was deleted while its data was being processed")
+        if task.get("data"):
+            raise MediaError("Adding more data is not supported")
+        seg, ov, ranges = _ranges(task, summary, params)
+        shutil.rmtree(files.data, ignore_errors=True)
+        os.replace(files.build, files.data)
+        job_ops.create_jobs(store, files.task_id, ranges)
+        task.update(data=summary, segment_size=seg, overlap=ov, updated_date=clock.now())
+        store.replace("tasks", task)
+    shutil.rmtree(files.upload, ignore_errors=True)
+    files.upload_order.unlink(missing_ok=True)
+    return summary
+
+
+def discard(files: TaskFiles) -> None:
+    """After a failure: the task takes data again from a clean state."""
+    shutil.rmtree(files.build, ignore_errors=True)
+    shutil.rmtree(files.upload, ignore_errors=True)
+    files.upload_order.unlink(missing_ok=True)
+    files.pending.unlink(missing_ok=True)

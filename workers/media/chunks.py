@@ -1,0 +1,29 @@
+"""Imageset chunks: a zip with exactly one stored (uncompressed) member per
+frame, named {i:06d}.{ext} by position inside the chunk, in frame order — the
+SDK indexes `infolist()` positionally."""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+
+def member_name(index: int, ext: str) -> str:
+    return f"{index:06d}.{ext}"
+
+
+def write_zip(path: Path, members: list[tuple[bytes, str]]) -> None:
+    """Write [(bytes, extension)] atomically (temp file + rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i, (data, ext) in enumerate(members):
+            info = zipfile.ZipInfo(member_name(i, ext), date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            zf.writestr(info, data)
+    os.replace(tmp, path)
+
+
+def read_member(path: Path, index: int) -> tuple[bytes, str]:
+    with zipfile.ZipFile(path) as zf:
+        info = zf.infolist()[index]
+        return zf.read(info), info.filename.rsplit(".", 1)[-1]
