@@ -306,8 +306,12 @@ def update_label(store, label_id: int, spec: dict) -> dict:
 
 
 def delete_label(store, label_id: int) -> None:
+    from domain import annotations  # it imports this module
+    label = store.peek("labels", label_id)
     ids = [label_id] + [s["id"] for s in sublabels_of(store, label_id)]
     store.delete("labels", ids)
+    if label is not None:
+        annotations.forget_labels(store, label, ids)
 
 
 def map_labels_by_name(store, source: list[dict], owner: dict) -> dict[int, int]:

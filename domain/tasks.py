@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from domain import clock, labels as label_ops, projects
+from domain import annotations, clock, labels as label_ops, projects
 from domain.errors import Invalid, NotFound
 
 
@@ -148,7 +148,8 @@ def update_task(store, task_id: int, data: dict, *, can_use_project) -> dict:
                 source = label_ops.owner_labels(store, project_id=task["project_id"])
             else:
                 source = label_ops.owner_labels(store, task_id=task_id)
-            label_ops.map_labels_by_name(store, source, {"project_id": new_project})
+            mapping = label_ops.map_labels_by_name(store, source, {"project_id": new_project})
+            annotations.remap_labels(store, task_id, mapping, source)
             if task.get("project_id") is None:
                 store.delete("labels", [l["id"] for l in source])
             old_project = task.get("project_id")

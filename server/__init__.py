@@ -14,6 +14,7 @@ import settings as settings_module
 from domain import users
 from server import auth, context, errors
 from server.blueprints import auth as auth_bp, jobs, labels, projects, server_info, tasks, users as users_bp
+from server.blueprints import annotations as annotations_bp
 from server.blueprints import data as data_bp, requests as requests_bp
 
 STATIC = Path(__file__).parent / "static"
@@ -54,7 +55,7 @@ def create_app(settings: settings_module.Settings | None = None) -> Flask:
     users.ensure_admin(services.store, settings.admin_user, settings.admin_password, settings.password_scrypt_n)
 
     api = Api(app)
-    for module in (auth_bp, users_bp, server_info, projects, tasks, labels, jobs, data_bp, requests_bp):
+    for module in (auth_bp, users_bp, server_info, projects, tasks, labels, jobs, data_bp, requests_bp, annotations_bp):
         api.register_blueprint(module.blp)
     app.before_request(auth.authenticate)
     errors.register(app)

@@ -1,0 +1,113 @@
+"""/api/tasks/{id}/annotations/ and /api/jobs/{id}/annotations/: GET, PUT,
+PATCH ?action=create|update|delete, DELETE (with and without the slash).
+
+Bodies are parsed with orjson and checked by domain/annotation_check.py; the
+marshmallow schemas only describe the API. Reads carry an ETag; PUT, PATCH and
+DELETE honour If-Match (stale → 412, nothing changes). POST (import) belongs
+to the datasets blueprint.
+"""
+from __future__ import annotations
+
+import orjson
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from domain import access, annotations as ann
+from domain.errors import Forbidden, Invalid
+from server.auth import current_user
+from server.context import store
+from server.schemas.annotations import AnnotationActionArgs, LabeledData
+
+blp = Blueprint("annotations", __name__, url_prefix="/api", description="Annotations of tasks and jobs")
+
+_LEGACY_READ = ("format", "filename", "action", "location", "cloud_storage_id")
+_LEGACY_WRITE = ("format", "rq_id")
+_BODY_DOC = {"requestBody": {"content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/LabeledData"}}}}}
+
+
+def _json_response(body: bytes, status=200, etag: str | None = None) -> Response:
+    response = Response(body, status=status, mimetype="application/json")
+    if etag:
+        response.headers["ETag"] = etag
+    return response
+
+
+def _body():
+    raw = request.get_data(cache=False)
+    if not raw:
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise Invalid({"detail": "JSON parse error - the request body is not valid JSON."})
+
+
+def _gone():
+    return Response("This endpoint no longer handles dataset import/export: use "
+                    "POST …/annotations/ to import and POST …/dataset/export to export.",
+                    status=410, mimetype="text/plain")
+
+
+def _task_scope(task_id: int, write: bool) -> ann.Scope:
+    user = current_user()
+    if write:
+        access.changeable(store(), user, "tasks", task_id)
+    else:
+        access.visible(store(), user, "tasks", task_id)
+    return ann.task_scope(store(), task_id)
+
+
+def _job_scope(job_id: int, write: bool) -> ann.Scope:
+    user = current_user()
+    s = store()
+    job = access.visible(s, user, "jobs", job_id)
+    if write and not (user.get("is_superuser") or job.get("assignee_id") == user["id"]):
+        task = s.peek("tasks", job["task_id"])
+        if task is None or not access.can_change_task(s, user, task):
+            raise Forbidden()
+    return ann.job_scope(s, job_id)
+
+
+class _Annotations(MethodView):
+    scope = staticmethod(_task_scope)
+
+    @blp.response(200, LabeledData)
+    def get(self, **ids):
+        if any(k in request.args for k in _LEGACY_READ):
+            return _gone()
+        etag, body = ann.read(self.scope(*ids.values(), write=False))
+        return _json_response(body, etag=etag)
+
+    @blp.doc(**_BODY_DOC)
+    @blp.response(200, LabeledData)
+    def put(self, **ids):
+        if any(k in request.args for k in _LEGACY_WRITE):
+            return _gone()
+        scope = self.scope(*ids.values(), write=True)
+        body = ann.put(scope, _body(), request.headers.get("If-Match"))
+        return _json_response(body, etag=ann.current_etag(scope))
+
+    @blp.arguments(AnnotationActionArgs, location="query")
+    @blp.doc(**_BODY_DOC)
+    @blp.response(200, LabeledData)
+    def patch(self, args, **ids):
+        scope = self.scope(*ids.values(), write=True)
+        result = ann.patch(scope, request.args.get("action", ""), _body(), request.headers.get("If-Match"))
+        return _json_response(orjson.dumps(result), etag=ann.current_etag(scope))
+
+    @blp.response(204)
+    def delete(self, **ids):
+        ann.delete(self.scope(*ids.values(), write=True), request.headers.get("If-Match"))
+        return Response(status=204)
+
+
+@blp.route("/tasks/<int:task_id>/annotations/", strict_slashes=False)
+class TaskAnnotations(_Annotations):
+    scope = staticmethod(_task_scope)
+
+
+@blp.route("/jobs/<int:job_id>/annotations/", strict_slashes=False)
+class JobAnnotations(_Annotations):
+    scope = staticmethod(_job_scope)
