@@ -276,9 +276,13 @@ class TaskFiles:
 
     def write_snapshot(self, state: State) -> bytes:
         """Replace everything with `state`; returns the serialized body."""
+        return self.write_snapshot_raw(state.header(), state.body())
+
+    def write_snapshot_raw(self, header: dict, body: dict) -> bytes:
+        """Replace everything with `body` (a LabeledData whose objects all carry ids)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        body = orjson.dumps(state.body())
-        write_atomic(self.snapshot, orjson.dumps(state.header()) + b"\n" + body)
+        body = orjson.dumps(body)
+        write_atomic(self.snapshot, orjson.dumps(header) + b"\n" + body)
         for old in self.dir.glob("journal.*.jsonl"):   # all older: a new snapshot starts clean
             old.unlink(missing_ok=True)
         return body

@@ -86,7 +86,8 @@ class _Annotations(MethodView):
         if any(k in request.args for k in _LEGACY_WRITE):
             return _gone()
         scope = self.scope(*ids.values(), write=True)
-        body = ann.put(scope, _body(), request.headers.get("If-Match"))
+        with ann.bulk():
+            body = ann.put(scope, _body(), request.headers.get("If-Match"))
         return _json_response(body, etag=ann.current_etag(scope))
 
     @blp.arguments(AnnotationActionArgs, location="query")
@@ -94,8 +95,10 @@ class _Annotations(MethodView):
     @blp.response(200, LabeledData)
     def patch(self, args, **ids):
         scope = self.scope(*ids.values(), write=True)
-        result = ann.patch(scope, request.args.get("action", ""), _body(), request.headers.get("If-Match"))
-        return _json_response(orjson.dumps(result), etag=ann.current_etag(scope))
+        with ann.bulk():
+            result = ann.patch(scope, request.args.get("action", ""), _body(), request.headers.get("If-Match"))
+            body = orjson.dumps(result)
+        return _json_response(body, etag=ann.current_etag(scope))
 
     @blp.response(204)
     def delete(self, **ids):

@@ -1,0 +1,135 @@
+"""Annotation save/load speed against the real stack (gunicorn + Celery + redis).
+
+1. PUT then GET of 100,000 rectangles with attributes on one task, against a
+   baseline in the same run that serializes the same payload with orjson,
+   writes it to a file with fsync and parses it back.   Target: ratio <= 3.
+2. PATCH ?action=create of 100 shapes on that 100k-shape task, against the same
+   PATCH on an empty task (median of several).            Target: ratio <= 3.
+
+Usage: .venv/bin/python bench/annotations.py [--shapes N]
+The last line is `ratio: X (target <= 3)` for the PUT+GET measurement.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from storage.documents import TinyDBStore  # noqa: E402
+from tests.annotation_helpers import attach_frames  # noqa: E402
+from tests.stack import ADMIN, Stack  # noqa: E402
+
+FRAMES = 1000
+
+
+def payload(label, n: int, start_frame: int = 0) -> dict:
+    speed, kind = label["attributes"]
+    return {"shapes": [{
+        "type": "rectangle", "label_id": label["id"], "frame": (start_frame + i) % FRAMES,
+        "points": [float(i % 500), float(i % 300), float(i % 500 + 20), float(i % 300 + 10)],
+        "occluded": False, "z_order": 0, "rotation": 0.0, "group": 0, "source": "manual",
+        "attributes": [{"spec_id": speed["id"], "value": str((i % 20) * 5)},
+                       {"spec_id": kind["id"], "value": ("sedan", "suv", "van")[i % 3]}],
+    } for i in range(n)], "tags": [], "tracks": []}
+
+
+def baseline(data: dict, directory: Path) -> float:
+    """Serialize, write with fsync, parse: what storing JSON costs at least."""
+    path = directory / "baseline.json"
+    t0 = time.perf_counter()
+    blob = orjson.dumps(data)
+    with open(path, "wb") as f:
+        f.write(blob)
+        f.flush()
+        os.fsync(f.fileno())
+    with open(path, "rb") as f:
+        parsed = orjson.loads(f.read())
+    elapsed = time.perf_counter() - t0
+    assert len(parsed["shapes"]) == len(data["shapes"])
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shapes", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--patches", type=int, default=15)
+    args = parser.parse_args()
+
+    stack = Stack()
+    stack.start()
+    try:
+        http = requests.Session()
+        key = http.post(stack.url + "/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}).json()["key"]
+        http.headers["Authorization"] = f"Token {key}"
+        spec = {"name": "bench", "labels": [{"name": "car", "attributes": [
+            {"name": "speed", "mutable": True, "input_type": "number", "values": ["0", "100", "5"]},
+            {"name": "kind", "mutable": False, "input_type": "select", "values": ["sedan", "suv", "van"]}]}]}
+        big = http.post(stack.url + "/api/tasks", json=spec).json()["id"]
+        empty = http.post(stack.url + "/api/tasks", json=dict(spec, name="bench empty")).json()["id"]
+        store = TinyDBStore(stack.storage / "db")
+        for task_id in (big, empty):
+            attach_frames(store, task_id, FRAMES, segment_size=100)
+        label = {}
+        for task_id in (big, empty):
+            label[task_id] = http.get(stack.url + f"/api/labels?task_id={task_id}").json()["results"][0]
+
+        data = payload(label[big], args.shapes)
+        json_headers = {"Content-Type": "application/json"}
+        base_times, api_times, put_times, get_times = [], [], [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(args.rounds):
+                base_times.append(baseline(data, Path(tmp)))
+                t0 = time.perf_counter()
+                r = http.put(stack.url + f"/api/tasks/{big}/annotations/", data=orjson.dumps(data),
+                             headers=json_headers)
+                t1 = time.perf_counter()
+                assert r.status_code == 200, r.text[:500]
+                r = http.get(stack.url + f"/api/tasks/{big}/annotations/")
+                got = orjson.loads(r.content)
+                t2 = time.perf_counter()
+                assert len(got["shapes"]) == args.shapes
+                put_times.append(t1 - t0)
+                get_times.append(t2 - t1)
+                api_times.append(t2 - t0)
+
+        def patch_time(task_id, i):
+            body = orjson.dumps(payload(label[task_id], 100, start_frame=i))
+            t0 = time.perf_counter()
+            r = http.patch(stack.url + f"/api/tasks/{task_id}/annotations/?action=create", data=body,
+                           headers=json_headers)
+            elapsed = time.perf_counter() - t0
+            assert r.status_code == 200, r.text[:500]
+            return elapsed
+
+        patch_big, patch_empty = [], []
+        for i in range(args.patches):
+            patch_big.append(patch_time(big, i))
+            patch_empty.append(patch_time(empty, i))
+    finally:
+        stack.close()
+
+    base = min(base_times)
+    api = min(api_times)
+    print(f"shapes: {args.shapes}  payload: {len(orjson.dumps(data)) / 1e6:.1f} MB")
+    print(f"baseline (orjson dumps + write/fsync + loads): {base:.3f} s (best of {args.rounds})")
+    print(f"PUT: {min(put_times):.3f} s  GET: {min(get_times):.3f} s  PUT+GET: {api:.3f} s (best of {args.rounds})")
+    pb, pe = statistics.median(patch_big), statistics.median(patch_empty)
+    print(f"PATCH create 100 shapes: on the {args.shapes}-shape task {pb * 1000:.1f} ms, "
+          f"on an empty task {pe * 1000:.1f} ms (median of {args.patches})")
+    print(f"patch ratio: {pb / pe:.2f} (target <= 3)")
+    print(f"ratio: {api / base:.2f} (target <= 3)")
+
+
+if __name__ == "__main__":
+    main()
