@@ -101,29 +101,41 @@ def uploaded_names(layout, task_id: int) -> list[str]:
     return read_json(TaskFiles(layout, task_id).upload_order, [])
 
 
-def add_upload(layout, task_id: int, name: str, write) -> str:
-    """Store one client file as `upload/<base name>`; `write(path)` writes the
-    bytes. Names accumulate across requests in arrival order; a name already
-    uploaded → 409."""
-    name = safe_name(name)
+def add_uploads(layout, task_id: int, items) -> list[str]:
+    """Store client files as `upload/<base name>`; `items` are (name, write)
+    pairs where `write(path)` writes the bytes. Names accumulate across
+    requests in arrival order; a name already uploaded → 409. One lock and one
+    order-file write per call, however many files."""
+    items = [(safe_name(name), write) for name, write in items]
+    names = [n for n, _ in items]
+    if len(set(names)) != len(names):
+        raise Conflict("File with same name already exists")
     files = TaskFiles(layout, task_id)
     files.upload.mkdir(parents=True, exist_ok=True)
-    target = files.upload / name
-    tmp = files.upload / f".{name}.{os.getpid()}.part"
     with files.lock:
-        if name in read_json(files.upload_order, []):
+        if set(names) & set(read_json(files.upload_order, [])):
             raise Conflict("File with same name already exists")
+    staged = []
     try:
-        write(tmp)
+        for name, write in items:
+            tmp = files.upload / f".{name}.{os.getpid()}.part"
+            staged.append(tmp)
+            write(tmp)
         with files.lock:
             order = read_json(files.upload_order, [])
-            if name in order:
+            if set(names) & set(order):
                 raise Conflict("File with same name already exists")
-            os.replace(tmp, target)
-            write_json(files.upload_order, order + [name])
+            for name, tmp in zip(names, staged):
+                os.replace(tmp, files.upload / name)
+            write_json(files.upload_order, order + names)
     finally:
-        tmp.unlink(missing_ok=True)
-    return name
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
+    return names
+
+
+def add_upload(layout, task_id: int, name: str, write) -> str:
+    return add_uploads(layout, task_id, [(name, write)])[0]
 
 
 def attach_file(layout, task_id: int, name: str, path: Path) -> str:

@@ -90,6 +90,7 @@ def test_video_local(sdk, tmp_path):
     task = sdk.tasks.create_from_data(_spec("video"), [path], data_params={"chunk_size": 8})
     assert task.size == 20
     assert task.mode == "interpolation"
+    assert task.media_type == "video" and task.data_original_chunk_type == "video"
     assert task.overlap == 5
     meta = task.get_meta()
     assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 64, 48)]

@@ -51,10 +51,9 @@ def _save_client_files(task_id: int) -> int:
     layout = services().layout
     names = sorted((k for k in request.files if k.startswith("client_files")),
                    key=lambda k: int(k[13:-1]) if k[13:-1].isdigit() else 1 << 30)
-    for key in names:
-        for storage in request.files.getlist(key):
-            task_data.add_upload(layout, task_id, storage.filename or "", storage.save)
-    return len(names)
+    items = [(storage.filename or "", storage.save) for key in names for storage in request.files.getlist(key)]
+    task_data.add_uploads(layout, task_id, items)
+    return len(items)
 
 
 @blp.route("/tasks/<int:task_id>/data", methods=["POST", "OPTIONS"], strict_slashes=False)

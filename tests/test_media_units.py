@@ -1,0 +1,122 @@
+"""Unit tests of the media modules: archive limits, the decompression-bomb
+guard, EXIF orientation, sorting, chunk layout, DataRequest validation and the
+request lifecycle (lease, cancel, re-delivery)."""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import pytest
+from PIL import Image
+
+from domain import data_request, requests as rq
+from domain.errors import Conflict, Invalid
+from storage.documents import TinyDBStore
+from workers.media import archives, build, chunks, images
+from workers.media.images import MediaError
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+    return path
+
+
+def test_archive_member_and_size_limits(tmp_path):
+    many = _zip(tmp_path / "many.zip", {f"f{i}.png": b"x" for i in range(11)})
+    with pytest.raises(MediaError, match="more than 10 members"):
+        archives.extract(many, tmp_path / "out1", "many.zip", 10, 10**9)
+    assert not (tmp_path / "out1").exists()
+    bomb = _zip(tmp_path / "bomb.zip", {"big.png": b"\0" * 5_000_000})
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(MediaError, match="unpacks to more than"):
+        archives.extract(bomb, tmp_path / "out2", "bomb.zip", 10, 1_000_000)
+    ok = _zip(tmp_path / "ok.zip", {"a/b/c.png": b"1", "d.png": b"2", "a/": b""})
+    assert sorted(archives.extract(ok, tmp_path / "out3", "ok.zip", 10, 100)) == ["a/b/c.png", "d.png"]
+    assert (tmp_path / "out3" / "a" / "b" / "c.png").read_bytes() == b"1"
+
+
+def test_decompression_bomb_guard(tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("L", (200, 200)).save(path)
+    images.set_pixel_limit(10_000)
+    try:
+        with pytest.raises(MediaError, match="wide.png is too large"):
+            images.process(path, "wide.png", 70)
+    finally:
+        images.set_pixel_limit(0)
+    assert images.process(path, "wide.png", 70).width == 200
+
+
+def test_exif_orientation_applied(tmp_path):
+    image = Image.new("RGB", (40, 20), (255, 0, 0))
+    image.paste((0, 0, 255), (0, 0, 10, 20))  # blue on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    path = tmp_path / "turned.jpg"
+    image.save(path, exif=exif.tobytes(), quality=95)
+    frame = images.process(path, "turned.jpg", 90)
+    assert (frame.width, frame.height) == (20, 40)
+    assert images.size(path, "turned.jpg") == (20, 40)
+    shown = Image.open(io.BytesIO(frame.compressed))
+    assert shown.size == (20, 40)
+    assert shown.getpixel((10, 2))[2] > 200  # the blue side is now on top
+    assert frame.original_ext == "png" and Image.open(io.BytesIO(frame.original)).size == (20, 40)
+
+
+def test_corrupt_image_named(tmp_path):
+    path = tmp_path / "bad.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0garbage")
+    with pytest.raises(MediaError, match="bad.jpg"):
+        images.process(path, "bad.jpg", 70)
+
+
+def test_natural_sort_and_chunk_size():
+    names = ["img10.png", "img2.png", "img1.png", "a/img3.png"]
+    assert sorted(names, key=build.natural_key) == ["a/img3.png", "img1.png", "img2.png", "img10.png"]
+    assert build.default_chunk_size(1920, 1080) == 36
+    assert build.default_chunk_size(64, 48) == 72
+    assert build.default_chunk_size(4000, 4000) == 4
+
+
+def test_zip_chunk_layout(tmp_path):
+    chunks.write_zip(tmp_path / "c.zip", [(b"a", "jpeg"), (b"b", "png")])
+    with zipfile.ZipFile(tmp_path / "c.zip") as zf:
+        assert [(i.filename, i.compress_type) for i in zf.infolist()] == [
+            ("000000.jpeg", zipfile.ZIP_STORED), ("000001.png", zipfile.ZIP_STORED)]
+    assert chunks.read_member(tmp_path / "c.zip", 1) == (b"b", "png")
+
+
+def test_data_request_validation():
+    p = data_request.parse({"image_quality": "70", "frame_filter": "step = 3", "use_zip_chunks": "True"})
+    assert (p["image_quality"], p["step"], p["frame_filter"], p["use_zip_chunks"]) == (70, 3, "step=3", True)
+    assert p["sorting_method"] == "lexicographical" and p["storage_method"] == "file_system"
+    assert data_request.parse({"use_cache": True})["storage_method"] == "cache"
+    with pytest.raises(Invalid) as e:
+        data_request.parse({"image_quality": 0.5, "frame_filter": "step=0", "job_file_mapping": [["a", "a"]]})
+    assert set(e.value.detail) == {"image_quality", "frame_filter", "job_file_mapping"}
+    assert data_request.collect_form_lists({"server_files[1]": "b", "server_files[0]": "a"}) == {
+        "server_files": ["a", "b"]}
+
+
+def test_request_lifecycle(tmp_path):
+    store = TinyDBStore(tmp_path / "db")
+    doc = rq.create(store, "action=create&target=task&target_id=1", 1, {"type": "create:task", "target": "task"})
+    with pytest.raises(Conflict):
+        rq.create(store, doc["rq_id"], 1, {"type": "create:task", "target": "task"})
+    assert rq.start(store, doc["id"], lease_seconds=0.2)["status"] == "started"
+    assert rq.start(store, doc["id"], lease_seconds=0.2) is None  # a re-delivered message does nothing
+    with pytest.raises(Invalid):
+        rq.cancel(store, doc["rq_id"])
+    rq.report(store, doc["id"], 0.5, "half")
+    assert rq.find(store, doc["rq_id"])["progress"] == 0.5
+    time.sleep(0.3)
+    dead = rq.find(store, doc["rq_id"])
+    assert dead["status"] == "failed" and dead["message"] == rq.WORKER_LOST
+    rq.finish(store, doc["id"])  # too late: stays failed
+    assert rq.find(store, doc["rq_id"])["status"] == "failed"
+    again = rq.create(store, doc["rq_id"], 1, {"type": "create:task", "target": "task"})
+    rq.cancel(store, again["rq_id"])
+    assert rq.find(store, again["rq_id"]) is None
