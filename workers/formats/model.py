@@ -212,7 +212,8 @@ def _interpolate_points(kind: str, a: list, b: list, t: float) -> list:
 
 
 def expand_track_shapes(shapes: list[dict], stop_frame: int, step: int = 1,
-                        frames: set | None = None) -> Iterator[tuple[dict, bool]]:
+                        frames: set | None = None, include_outside: bool = False
+                        ) -> Iterator[tuple[dict, bool]]:
     """(shape on frame f, is keyframe) for every frame where a track with these keyframes is
     visible, from its first keyframe on: keyframes, interpolated frames between keyframes, and
     the last non-outside keyframe propagated to `stop_frame`. Mutable attributes carry over."""
@@ -224,6 +225,8 @@ def expand_track_shapes(shapes: list[dict], stop_frame: int, step: int = 1,
         current = [{"spec_id": k, "value": v} for k, v in attrs.items()]
         nxt = keys[i + 1] if i + 1 < len(keys) else None
         if key.get("outside"):
+            if include_outside:
+                yield dict(key, attributes=current), True
             continue
         yield dict(key, attributes=current), True
         end = nxt["frame"] if nxt is not None else stop_frame + 1
@@ -509,11 +512,14 @@ class ImportBuilder:
             first = keys[0]
             track = {"label_id": first["label_id"], "frame": first["frame"], "group": first["group"],
                      "source": first["source"], "attributes": [], "shapes": [], "elements": []}
+            immutable = {s["id"] for s in self.labels.specs.get(first["label_id"], ()) if not s.get("mutable")}
+            track["attributes"] = [a for a in first["attributes"] if a["spec_id"] in immutable]
             for s in keys:
                 track["shapes"].append({"type": s["type"], "frame": s["frame"],
                                         "occluded": s["occluded"], "outside": s["outside"],
                                         "z_order": s["z_order"], "rotation": s["rotation"],
-                                        "points": s["points"], "attributes": s["attributes"]})
+                                        "points": s["points"],
+                                        "attributes": [a for a in s["attributes"] if a["spec_id"] not in immutable]})
             if first.get("elements"):
                 for i, el in enumerate(first["elements"]):
                     sub = {"label_id": el["label_id"], "frame": first["frame"], "group": 0,
