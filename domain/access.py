@@ -4,10 +4,14 @@ A user sees what they own or are assigned to: a project they own or are
 assigned to (and the tasks in it), a task they own or are assigned to, a job
 they are assigned to (and so its task, read-only through the job). Superusers
 see everything. Deleting needs ownership (of the object or its project).
+Inside an organization the role counts too: non-members see nothing of it,
+supervisors see everything in it, maintainers and owners also change and
+delete everything in it; workers are held to the personal rules.
 Invisible objects answer 404, visible but forbidden actions 403.
 """
 from __future__ import annotations
 
+from domain import organizations as orgs
 from domain.errors import Forbidden, NotFound
 
 
@@ -37,14 +41,37 @@ def _is_owner_or_assignee(user, doc) -> bool:
     return doc is not None and user["id"] in (doc.get("owner_id"), doc.get("assignee_id"))
 
 
+def _org_rank(store, user, doc):
+    """None for personal objects; else the user's role rank in the object's
+    organization (0: not a member)."""
+    org_id = doc.get("organization_id") if doc else None
+    if org_id is None:
+        return None
+    return orgs.rank(orgs.role_of(store, user["id"], org_id))
+
+
 def can_see_project(store, user, project) -> bool:
-    if user.get("is_superuser") or _is_owner_or_assignee(user, project):
+    if user.get("is_superuser"):
+        return True
+    org_rank = _org_rank(store, user, project)
+    if org_rank == 0:
+        return False
+    if org_rank is not None and org_rank >= orgs.rank("supervisor"):
+        return True
+    if _is_owner_or_assignee(user, project):
         return True
     return user["id"] in _task_people_by_project(store).get(project["id"], ())
 
 
 def can_see_task(store, user, task) -> bool:
-    if user.get("is_superuser") or _is_owner_or_assignee(user, task):
+    if user.get("is_superuser"):
+        return True
+    org_rank = _org_rank(store, user, task)
+    if org_rank == 0:
+        return False
+    if org_rank is not None and org_rank >= orgs.rank("supervisor"):
+        return True
+    if _is_owner_or_assignee(user, task):
         return True
     if task.get("project_id") is not None:
         if _is_owner_or_assignee(user, store.peek("projects", task["project_id"])):
@@ -53,27 +80,61 @@ def can_see_task(store, user, task) -> bool:
 
 
 def can_change_task(store, user, task) -> bool:
-    """Job assignees may see a task but not change its definition."""
-    if user.get("is_superuser") or _is_owner_or_assignee(user, task):
+    """Job assignees and supervisors may see a task but not change its definition."""
+    if user.get("is_superuser"):
+        return True
+    org_rank = _org_rank(store, user, task)
+    if org_rank == 0:
+        return False
+    if org_rank is not None and org_rank >= orgs.rank("maintainer"):
+        return True
+    if _is_owner_or_assignee(user, task):
         return True
     return task.get("project_id") is not None and _is_owner_or_assignee(
         user, store.peek("projects", task["project_id"]))
 
 
+def can_change_project(store, user, project) -> bool:
+    if user.get("is_superuser"):
+        return True
+    org_rank = _org_rank(store, user, project)
+    if org_rank == 0:
+        return False
+    return (org_rank is not None and org_rank >= orgs.rank("maintainer")) or _is_owner_or_assignee(user, project)
+
+
 def can_see_job(store, user, job) -> bool:
-    if user.get("is_superuser") or job.get("assignee_id") == user["id"]:
+    if user.get("is_superuser"):
         return True
     task = store.peek("tasks", job["task_id"])
-    return task is not None and can_see_task(store, user, task)
+    if task is None:
+        return False
+    if job.get("assignee_id") == user["id"] and _org_rank(store, user, task) != 0:
+        return True
+    return can_see_task(store, user, task)
 
 
 def can_delete(store, user, doc, kind: str) -> bool:
-    if user.get("is_superuser") or doc.get("owner_id") == user["id"]:
+    if user.get("is_superuser"):
+        return True
+    org_rank = _org_rank(store, user, doc)
+    if org_rank == 0:
+        return False
+    if org_rank is not None and org_rank >= orgs.rank("maintainer"):
+        return True
+    if doc.get("owner_id") == user["id"]:
         return True
     if kind == "tasks" and doc.get("project_id") is not None:
         project = store.peek("projects", doc["project_id"])
         return project is not None and project.get("owner_id") == user["id"]
     return False
+
+
+def can_create_in(store, user, org) -> bool:
+    """Creating projects and tasks inside an organization needs supervisor or more."""
+    if org is None or user.get("is_superuser"):
+        return True
+    return orgs.rank(orgs.role_of(store, user["id"], org["id"])) >= orgs.rank("supervisor")
 
 
 _SEE = {"projects": can_see_project, "tasks": can_see_task, "jobs": can_see_job}
@@ -91,7 +152,7 @@ def changeable(store, user, kind: str, doc_id) -> dict:
     doc = visible(store, user, kind, doc_id)
     if kind == "tasks" and not can_change_task(store, user, doc):
         raise Forbidden()
-    if kind == "projects" and not (user.get("is_superuser") or _is_owner_or_assignee(user, doc)):
+    if kind == "projects" and not can_change_project(store, user, doc):
         raise Forbidden()
     return doc
 
@@ -109,12 +170,12 @@ def visible_tasks(store, user) -> list[dict]:
     buckets written since the last call are checked again."""
     if user.get("is_superuser"):
         return store.scan("tasks")
-    key = (user["id"], store.version("projects"), store.version("jobs"))
+    key = (user["id"], store.version("projects"), store.version("jobs"), store.version("memberships"))
     return store.filtered("tasks", key, lambda t: can_see_task(store, user, t))
 
 
 def visible_projects(store, user) -> list[dict]:
     if user.get("is_superuser"):
         return store.scan("projects")
-    key = (user["id"], store.version("tasks"))
+    key = (user["id"], store.version("tasks"), store.version("memberships"))
     return store.filtered("projects", key, lambda p: can_see_project(store, user, p))

@@ -1,7 +1,7 @@
 """Jobs: the segments of a task's frames that people work on."""
 from __future__ import annotations
 
-from domain import clock
+from domain import clock, issues
 from domain.errors import Invalid, NotFound
 
 STAGES = ("annotation", "validation", "acceptance")
@@ -49,6 +49,7 @@ def create_jobs(store, task_id: int, ranges: list[tuple[int, int]]) -> list[dict
     now = clock.now()
     with store.transaction():
         old = [j["id"] for j in store.scan("jobs") if j["task_id"] == task_id]
+        issues.delete_for_jobs(store, old)
         store.delete("jobs", old)
         return store.insert_many("jobs", [{
             "task_id": task_id, "start_frame": start, "stop_frame": stop,

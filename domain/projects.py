@@ -12,7 +12,7 @@ def _check_user(store, user_id, field):
         raise Invalid({field: [f'Invalid pk "{user_id}" - object does not exist.']})
 
 
-def create_project(store, owner: dict, data: dict) -> dict:
+def create_project(store, owner: dict, data: dict, org: dict | None = None) -> dict:
     now = clock.now()
     with store.transaction():
         owner_id = data.get("owner_id") if data.get("owner_id") is not None else owner["id"]
@@ -30,7 +30,7 @@ def create_project(store, owner: dict, data: dict) -> dict:
             "bug_tracker": data.get("bug_tracker") or "",
             "created_date": now,
             "updated_date": now,
-            "organization_id": None,
+            "organization_id": org["id"] if org else None,
             "source_storage": data.get("source_storage"),
             "target_storage": data.get("target_storage"),
         })

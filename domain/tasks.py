@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from domain import annotations, clock, labels as label_ops, projects
+from domain import annotations, clock, issues, labels as label_ops, projects
 from domain.errors import Invalid, NotFound
 
 
@@ -76,8 +76,9 @@ def _check_project(store, project_id):
         raise Invalid({"project_id": [f'Invalid pk "{project_id}" - object does not exist.']})
 
 
-def create_task(store, owner: dict, data: dict, can_use_project) -> dict:
-    """`can_use_project(project)` tells whether the caller may add tasks to it."""
+def create_task(store, owner: dict, data: dict, can_use_project, org: dict | None = None) -> dict:
+    """`can_use_project(project)` tells whether the caller may add tasks to it.
+    A task in a project lives in the project's organization."""
     project_id = data.get("project_id")
     if project_id is not None and data.get("labels"):
         raise Invalid({"non_field_errors": ["Task must have only one of Label set or project_id"]})
@@ -86,6 +87,12 @@ def create_task(store, owner: dict, data: dict, can_use_project) -> dict:
         _check_project(store, project_id)
         if project_id is not None and not can_use_project(store.peek("projects", project_id)):
             raise Invalid({"project_id": [f'Invalid pk "{project_id}" - object does not exist.']})
+        org_id = org["id"] if org else None
+        if project_id is not None:
+            project_org = store.peek("projects", project_id).get("organization_id")
+            if org is not None and project_org != org_id:
+                raise Invalid({"project_id": ["The task and its project must be in the same organization."]})
+            org_id = project_org
         owner_id = data.get("owner_id") if data.get("owner_id") is not None else owner["id"]
         _check_user(store, owner_id, "owner_id")
         _check_user(store, data.get("assignee_id"), "assignee_id")
@@ -106,7 +113,7 @@ def create_task(store, owner: dict, data: dict, can_use_project) -> dict:
             "subset": data.get("subset") or "",
             "created_date": now,
             "updated_date": now,
-            "organization_id": None,
+            "organization_id": org_id,
             "source_storage": data.get("source_storage"),
             "target_storage": data.get("target_storage"),
             "consensus_replicas": data.get("consensus_replicas") or 0,
@@ -144,6 +151,8 @@ def update_task(store, task_id: int, data: dict, *, can_use_project) -> dict:
             _check_project(store, new_project)
             if not can_use_project(store.peek("projects", new_project)):
                 raise Invalid({"project_id": [f'Invalid pk "{new_project}" - object does not exist.']})
+            if store.peek("projects", new_project).get("organization_id") != task.get("organization_id"):
+                raise Invalid({"project_id": ["The task and its project must be in the same organization."]})
             if task.get("project_id") is not None:
                 source = label_ops.owner_labels(store, project_id=task["project_id"])
             else:
@@ -168,7 +177,9 @@ def delete_task(store, layout, task_id: int) -> None:
         task = store.peek("tasks", task_id)
         if task is None:
             raise NotFound()
-        store.delete("jobs", [j["id"] for j in jobs_by_task(store).get(task_id, [])])
+        job_ids = [j["id"] for j in jobs_by_task(store).get(task_id, [])]
+        issues.delete_for_jobs(store, job_ids)
+        store.delete("jobs", job_ids)
         store.delete("labels", [l["id"] for l in label_ops.owner_labels(store, task_id=task_id)])
         store.delete("tasks", [task_id])
         if task.get("project_id") is not None and store.peek("projects", task["project_id"]):

@@ -16,6 +16,7 @@ from server import auth, context, errors
 from server.blueprints import auth as auth_bp, jobs, labels, projects, server_info, tasks, users as users_bp
 from server.blueprints import annotations as annotations_bp
 from server.blueprints import data as data_bp, requests as requests_bp
+from server.blueprints import issues as issues_bp, organizations as organizations_bp
 
 STATIC = Path(__file__).parent / "static"
 
@@ -55,7 +56,8 @@ def create_app(settings: settings_module.Settings | None = None) -> Flask:
     users.ensure_admin(services.store, settings.admin_user, settings.admin_password, settings.password_scrypt_n)
 
     api = Api(app)
-    for module in (auth_bp, users_bp, server_info, projects, tasks, labels, jobs, data_bp, requests_bp, annotations_bp):
+    for module in (auth_bp, users_bp, server_info, projects, tasks, labels, jobs, data_bp, requests_bp, annotations_bp,
+                   organizations_bp, issues_bp):
         api.register_blueprint(module.blp)
     app.before_request(auth.authenticate)
     errors.register(app)

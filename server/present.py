@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import request
 
-from domain import labels as label_ops, tasks as task_ops
+from domain import issues as issue_ops, labels as label_ops, tasks as task_ops
 from domain.users import groups
 from server.context import store
 
@@ -68,8 +68,8 @@ def project(doc: dict) -> dict:
         "updated_date": doc["updated_date"],
         "status": task_ops.project_status(s, doc["id"]),
         "dimension": dimensions.pop() if len(dimensions) == 1 else ("2d" if dimensions else None),
-        "organization": None,
-        "organization_id": None,
+        "organization": doc.get("organization_id"),
+        "organization_id": doc.get("organization_id"),
         "target_storage": doc.get("target_storage"),
         "source_storage": doc.get("source_storage"),
         "assignee_updated_date": doc.get("assignee_updated_date"),
@@ -103,8 +103,8 @@ def task(doc: dict) -> dict:
         "mode": "",
         "media_type": "image",
         "subset": doc.get("subset", ""),
-        "organization": None,
-        "organization_id": None,
+        "organization": doc.get("organization_id"),
+        "organization_id": doc.get("organization_id"),
         "target_storage": doc.get("target_storage"),
         "source_storage": doc.get("source_storage"),
         "assignee_updated_date": doc.get("assignee_updated_date"),
@@ -156,12 +156,13 @@ def job(doc: dict) -> dict:
         "created_date": doc["created_date"],
         "updated_date": doc["updated_date"],
         "type": doc.get("type", "annotation"),
-        "organization": None,
+        "organization": task_doc.get("organization_id"),
         "target_storage": task_doc.get("target_storage"),
         "source_storage": task_doc.get("source_storage"),
         "assignee_updated_date": doc.get("assignee_updated_date"),
         "parent_job_id": doc.get("parent_job_id"),
         "replicas_count": 0,
-        "issues": {"url": api_url(f"issues?job_id={doc['id']}"), "count": 0},
+        "issues": {"url": api_url(f"issues?job_id={doc['id']}"),
+                   "count": len(issue_ops.issues_by_job(s).get(doc["id"], []))},
         "labels": {"url": api_url(f"labels?job_id={doc['id']}")},
     }

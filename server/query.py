@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import request
 
+from domain import organizations
 from domain.errors import Invalid, NotFound
 
 RESERVED = {"page", "page_size", "sort", "search", "filter", "org", "org_id"}
@@ -197,9 +198,39 @@ def newest_first(docs: list[dict]) -> list[dict]:
     return docs[::-1]
 
 
-def organization_asked() -> bool:
-    """True when the caller scopes the request to an organization (`org`,
-    `org_id` or `X-Organization` naming one). Organizations do not exist yet,
-    so such a list is empty; an empty `org` means the personal workspace."""
-    return bool(request.args.get("org") or request.args.get("org_id")
-                or request.headers.get("X-Organization"))
+def _org_parameters():
+    """(given, slug, org_id) from `org`, `org_id` or the X-Organization header."""
+    if "org" in request.args:
+        return True, request.args["org"], None
+    if "org_id" in request.args:
+        value = request.args["org_id"]
+        if value == "":
+            return True, "", None
+        try:
+            return True, None, int(value)
+        except ValueError:
+            raise Invalid({"org_id": ["A valid integer is required."]})
+    if "X-Organization" in request.headers:
+        return True, request.headers["X-Organization"], None
+    return False, None, None
+
+
+def workspace(store, user):
+    """The workspace a request names: None when it names none (lists: every
+    workspace the user can see), PERSONAL for an empty `org`/X-Organization,
+    else the organization document (the user must be a member)."""
+    given, slug, org_id = _org_parameters()
+    if not given:
+        return None
+    if slug == "" or (slug is None and org_id is None):
+        return PERSONAL
+    return organizations.context(store, user, slug=slug, org_id=org_id)
+
+
+PERSONAL = {"id": None, "slug": ""}
+
+
+def in_workspace(docs: list[dict], space, org_of=lambda d: d.get("organization_id")) -> list[dict]:
+    if space is None:
+        return docs
+    return [d for d in docs if org_of(d) == space["id"]]

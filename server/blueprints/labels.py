@@ -10,7 +10,7 @@ from domain.errors import Forbidden, Invalid, NotFound
 from server import present
 from server.auth import current_user
 from server.context import store
-from server.query import ListSpec, organization_asked, page, select
+from server.query import ListSpec, in_workspace, page, select, workspace
 from server.schemas.common import list_args, paginated
 from server.schemas.labels import Label, LabelRequest
 
@@ -74,6 +74,11 @@ def _visible(user, label) -> bool:
     return doc is not None and see(store(), user, doc)
 
 
+def _organization_of(label) -> int | None:
+    owner = store().peek(*_owner_of(label))
+    return owner.get("organization_id") if owner else None
+
+
 def _label(label_id, user) -> dict:
     label = store().peek("labels", label_id)
     if label is None or not _visible(user, label):
@@ -87,9 +92,8 @@ class Labels(MethodView):
     @blp.response(200, paginated(Label))
     def get(self, _args):
         user = current_user()
-        if organization_asked():
-            return page([], present.label)
-        return page(select(_labels_in_scope(user), LABEL_LIST), present.label)
+        labels = in_workspace(_labels_in_scope(user), workspace(store(), user), _organization_of)
+        return page(select(labels, LABEL_LIST), present.label)
 
 
 @blp.route("/<int:label_id>")

@@ -5,10 +5,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from domain import access, projects, tasks as task_ops
+from domain.errors import Forbidden
 from server import present
 from server.auth import current_user
 from server.context import services, store
-from server.query import ListSpec, newest_first, organization_asked, page, select
+from server.query import ListSpec, in_workspace, newest_first, page, select, workspace
 from server.schemas.common import list_args, paginated
 from server.schemas.projects import PatchedProjectWrite, ProjectRead, ProjectWrite
 
@@ -43,15 +44,18 @@ class Projects(MethodView):
     def get(self, _args):
         user = current_user()
         s = store()
-        if organization_asked():
-            return page([], present.project)
-        docs = newest_first(access.visible_projects(s, user))
+        docs = in_workspace(newest_first(access.visible_projects(s, user)), workspace(s, user))
         return page(select(docs, PROJECT_LIST), present.project)
 
     @blp.arguments(ProjectWrite)
     @blp.response(201, ProjectRead)
     def post(self, body):
-        return present.project(projects.create_project(store(), current_user(), body))
+        user = current_user()
+        space = workspace(store(), user)
+        org = space if space and space["id"] is not None else None
+        if not access.can_create_in(store(), user, org):
+            raise Forbidden()
+        return present.project(projects.create_project(store(), user, body, org))
 
 
 @blp.route("/<int:project_id>")

@@ -9,7 +9,7 @@ from domain.errors import Forbidden, NotFound
 from server import present
 from server.auth import current_user
 from server.context import store
-from server.query import ListSpec, organization_asked, page, select
+from server.query import ListSpec, in_workspace, page, select, workspace
 
 blp = Blueprint("requests", __name__, url_prefix="/api/requests", description="Background requests")
 
@@ -74,11 +74,19 @@ def _own(rq_id: str) -> dict:
     return doc
 
 
+def _organization_of(doc):
+    op = doc["operation"]
+    for kind, key in (("tasks", "task_id"), ("projects", "project_id")):
+        if op.get(key) is not None:
+            target = store().peek(kind, op[key])
+            return target.get("organization_id") if target else None
+    return None
+
+
 @blp.route("", methods=["GET"])
 def list_requests():
-    if organization_asked():
-        return page([], present_request)
     docs = rq.for_owner(store(), current_user())
+    docs = in_workspace(docs, workspace(store(), current_user()), _organization_of)
     return page(select(docs, REQUEST_LIST), present_request)
 
 

@@ -5,10 +5,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from domain import access, tasks as task_ops
+from domain.errors import Forbidden
 from server import present
 from server.auth import current_user
 from server.context import services, store
-from server.query import ListSpec, newest_first, organization_asked, page, select
+from server.query import ListSpec, in_workspace, newest_first, page, select, workspace
 from server.schemas.common import list_args, paginated
 from server.schemas.tasks import PatchedTaskWrite, TaskRead, TaskWrite
 
@@ -66,16 +67,18 @@ class Tasks(MethodView):
     def get(self, _args):
         user = current_user()
         s = store()
-        if organization_asked():
-            return page([], present.task)
-        docs = newest_first(access.visible_tasks(s, user))
+        docs = in_workspace(newest_first(access.visible_tasks(s, user)), workspace(s, user))
         return page(select(docs, TASK_LIST), present.task)
 
     @blp.arguments(TaskWrite)
     @blp.response(201, TaskRead)
     def post(self, body):
         user = current_user()
-        return present.task(task_ops.create_task(store(), user, body, _can_use_project(user)))
+        space = workspace(store(), user)
+        org = space if space and space["id"] is not None else None
+        if not access.can_create_in(store(), user, org):
+            raise Forbidden()
+        return present.task(task_ops.create_task(store(), user, body, _can_use_project(user), org))
 
 
 @blp.route("/<int:task_id>")
