@@ -31,6 +31,7 @@ class Settings:
     archive_max_members: int
     archive_max_bytes: int
     image_max_pixels: int
+    export_ttl: int
     media_threads: int
     jpeg_optimize: int
 

@@ -127,10 +127,12 @@ def heartbeat(store, doc_id: int) -> None:
     _if_started(store, doc_id, {"heartbeat": time.time()})
 
 
-def finish(store, doc_id: int, result_id=None, result_url=None) -> None:
+def finish(store, doc_id: int, result_id=None, result_url=None, result_file=None) -> None:
+    """`result_file` is the key of an export archive the result_url serves."""
     _if_started(store, doc_id, {"status": "finished", "progress": 1.0, "message": "",
                                 "finished_date": clock.now(), "expiry_date": _expiry(),
-                                "result_id": result_id, "result_url": result_url})
+                                "result_id": result_id, "result_url": result_url,
+                                "result_file": result_file})
 
 
 def fail(store, doc_id: int, message: str) -> None:

@@ -30,5 +30,15 @@ class Layout:
         return self.root / "projects" / str(project_id)
 
     @property
+    def exports(self) -> Path:
+        """Finished export archives (datasets, backups), named by content key."""
+        return self.root / "exports"
+
+    @property
+    def imports(self) -> Path:
+        """Uploaded files waiting for their import request (one folder each)."""
+        return self.root / "imports"
+
+    @property
     def tmp(self) -> Path:
         return self.root / "tmp"

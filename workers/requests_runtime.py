@@ -31,9 +31,11 @@ class Heartbeat(threading.Thread):
         self.stopped.set()
 
 
-def run_request(store, request_id: int, work, lease_seconds: float, on_failure=None, result_id=None):
+def run_request(store, request_id: int, work, lease_seconds: float, on_failure=None, result_id=None,
+                finish_fields=None):
     """Run `work(report)` for the request; returns its result, or None when the
-    request is not queued any more (cancelled, or a re-delivered message)."""
+    request is not queued any more (cancelled, or a re-delivered message).
+    `finish_fields(result)` gives rq.finish's keyword arguments (result_url …)."""
     if rq.start(store, request_id, lease_seconds) is None:
         log.info("request %s is not queued any more: skipped", request_id)
         return None
@@ -58,7 +60,10 @@ def run_request(store, request_id: int, work, lease_seconds: float, on_failure=N
         return None
     finally:
         beat.stop()
-    rq.finish(store, request_id, result_id=result_id(result) if result_id else None)
+    fields = finish_fields(result) if finish_fields else {}
+    if result_id:
+        fields["result_id"] = result_id(result)
+    rq.finish(store, request_id, **fields)
     return result
 
 

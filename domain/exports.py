@@ -1,0 +1,109 @@
+"""Finished export archives (datasets and backups) and uploaded import files.
+
+An archive is named by a key derived from everything that shapes its content
+(the resource's versions, the format, save_images …): exporting an unchanged
+resource again finds the same key and reuses the archive, while any change to
+annotations, data or labels gives a new key. Archives older than the
+configured TTL are deleted by `cleanup` (run on every export and hourly).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+
+from domain import annotations, labels as label_ops
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def content_key(*parts) -> str:
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:40]
+
+
+def task_version(store, layout, task: dict) -> list:
+    """What a task export depends on: task fields, data, labels, annotations."""
+    if task.get("project_id") is not None:
+        labels = label_ops.owner_labels(store, project_id=task["project_id"])
+    else:
+        labels = label_ops.owner_labels(store, task_id=task["id"])
+    jobs = [(j["id"], j["start_frame"], j["stop_frame"], j["stage"], j["state"])
+            for j in store.scan("jobs") if j["task_id"] == task["id"]]
+    return [task, labels, jobs, annotations.current_etag(annotations.task_scope(store, task["id"]))]
+
+
+class Archives:
+    def __init__(self, layout, ttl: int):
+        self.root = Path(layout.exports)
+        self.ttl = ttl
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.zip"
+
+    def fresh(self, key: str) -> Path | None:
+        """The archive for `key` if it exists and has not expired."""
+        path = self.path(key)
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return path if age < self.ttl else None
+
+    def writing(self, key: str) -> Path:
+        """A temporary path to build the archive at; `commit` moves it in place."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.root / f".{key}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+
+    def commit(self, tmp: Path, key: str) -> Path:
+        final = self.path(key)
+        os.replace(tmp, final)
+        return final
+
+    def cleanup(self) -> int:
+        """Delete expired archives and abandoned temporary files; returns how many."""
+        removed = 0
+        now = time.time()
+        for path in self.root.glob("*") if self.root.exists() else []:
+            try:
+                limit = self.ttl if path.suffix == ".zip" else max(self.ttl, 6 * 3600)
+                if now - path.stat().st_mtime >= limit:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
+
+def download_name(kind: str, name: str, what: str, ext: str = "zip") -> str:
+    """CVAT's attachment name, e.g. task_my-task_backup_2026_01_31_12_00_00.zip,
+    reduced to characters every client and file system accepts."""
+    stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H_%M_%S")
+    safe = _UNSAFE.sub("_", name).strip("._") or kind
+    return f"{kind}_{safe}_{what}_{stamp}.{ext}".lower()
+
+
+def safe_filename(name: str | None, default: str) -> str:
+    """A client-chosen download name, kept to a base name of safe characters."""
+    if not name:
+        return default
+    base = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip("._")
+    return base or default
+
+
+# -- uploaded files for imports ---------------------------------------------------------
+def stage_upload(layout, name: str) -> Path:
+    """A fresh folder for one uploaded import file; returns the file's path."""
+    folder = Path(layout.imports) / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    return folder / (safe_filename(name, "upload.bin"))
+
+
+def drop_upload(path: Path) -> None:
+    shutil.rmtree(Path(path).parent, ignore_errors=True)
