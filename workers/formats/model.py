@@ -360,6 +360,11 @@ class FrameMatcher:
             self.by_path.setdefault(posixpath.splitext(f["name"])[0], f["frame"])
             self.by_path.setdefault(f["name"], f["frame"])
         self.hint = ""
+        bases: dict = {}
+        for f in frames:
+            b = posixpath.basename(posixpath.splitext(f["name"])[0])
+            bases[b] = None if b in bases else f["frame"]
+        self.by_base = {b: n for b, n in bases.items() if n is not None}
 
     def set_root_hint(self, ids: Iterable[str]) -> None:
         """find_dataset_root: the longest item id that is a path suffix of a task path gives
@@ -386,6 +391,8 @@ class FrameMatcher:
         found = self._lookup(item)
         if found is None and self.hint:
             found = self._lookup(self.hint + "/" + item)
+        if found is None and "/" not in item:
+            found = self.by_base.get(posixpath.splitext(item)[0], self.by_base.get(item))
         if found is None and frame_attr is not None:
             try:
                 n = int(frame_attr)

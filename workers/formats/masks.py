@@ -1,0 +1,107 @@
+"""Segmentation mask 1.1 — formats.md §4.5: VOC segmentation layout with CVAT label colours.
+
+Rotated boxes → polygons, boxes/polygons/masks/ellipses rasterised; each group becomes one
+instance; overlaps resolved by z_order (higher painted last). Polylines, points, skeletons,
+cuboids, tags and attributes are dropped.
+"""
+from __future__ import annotations
+
+from workers.formats import common, geometry
+from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,
+                                   image_name, item_id, r2, subsets)
+from workers.formats.voc import (LABELMAP_HEADER, hex_color, import_segmentation, parse_labelmap,
+                                 png_bytes, voc_color)
+
+RASTER_TYPES = ("rectangle", "polygon", "mask", "ellipse")
+
+
+def labelmap(labels: Labels) -> dict:
+    colors = {l["name"]: hex_color(l.get("color")) for l in labels.all}
+    if "background" not in colors:
+        colors["background"] = (0, 0, 0)
+    return dict(sorted(colors.items()))
+
+
+def _draw(shape: dict, w: int, h: int):
+    """A Pillow 'L' mask of the whole frame for one shape (None when empty)."""
+    from PIL import Image, ImageDraw
+    kind = shape["type"]
+    if kind in ("mask", "ellipse"):
+        m = geometry.shape_mask(shape, w, h)
+        if m is None:
+            return None
+        img = Image.new("L", (w, h))
+        img.paste(geometry.mask_to_image(m), (m.left, m.top))
+        return img
+    if kind == "rectangle":
+        poly = geometry.rectangle_polygon([r2(v) for v in shape["points"]], shape.get("rotation") or 0.0)
+    else:
+        poly = [r2(v) for v in shape["points"]]
+    img = Image.new("L", (w, h))
+    ImageDraw.Draw(img).polygon(list(zip(poly[0::2], poly[1::2])), fill=255, outline=255)
+    return img
+
+
+def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) -> None:
+    from PIL import Image
+    labels = Labels(dataset["labels"])
+    video = bool(dataset.get("video"))
+    objects = FrameObjects(dataset)
+    lm = labelmap(labels)
+    with common.Archive(path) as archive:
+        archive.write("labelmap.txt", LABELMAP_HEADER + "".join(
+            "%s:%d,%d,%d::\n" % ((n,) + c) for n, c in lm.items()))
+        for subset, frames in subsets(dataset):
+            seg_ids = []
+            for frame in frames:
+                ident = item_id(frame, video)
+                w, h = frame["width"], frame["height"]
+                shapes = objects.shapes.get(frame["frame"], ())
+                tags = objects.tags.get(frame["frame"], ())
+                instances: list[list[dict]] = []
+                groups: dict = {}
+                for s in sorted(shapes, key=lambda s: s.get("z_order") or 0):
+                    if s["type"] not in RASTER_TYPES:
+                        continue
+                    g = s.get("group") or 0
+                    if g and g in groups:
+                        groups[g].append(s)
+                    else:
+                        instances.append([s])
+                        if g:
+                            groups[g] = instances[-1]
+                painted = False
+                if instances:
+                    cls_img = Image.new("RGB", (w, h))
+                    obj_img = Image.new("RGB", (w, h))
+                    for n, members in enumerate(instances, 1):
+                        leader = members[0]
+                        color = lm[labels.name(leader["label_id"])]
+                        for s in members:
+                            m = _draw(s, w, h)
+                            if m is None or not m.getbbox():
+                                continue
+                            cls_img.paste(color, (0, 0, w, h), m)
+                            obj_img.paste(voc_color(n), (0, 0, w, h), m)
+                            painted = True
+                    if painted:
+                        archive.write(f"SegmentationClass/{ident}.png", png_bytes(cls_img))
+                        archive.write(f"SegmentationObject/{ident}.png", png_bytes(obj_img))
+                if painted or (not shapes and not tags):
+                    seg_ids.append(ident)
+                if save_images:
+                    common.write_image(archive, "JPEGImages", frame, image_bytes, video)
+            archive.write(f"ImageSets/Segmentation/{subset}.txt", "".join(i + "\n" for i in seg_ids))
+
+
+def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False, frame_step: int = 1,
+            stop=None, conv_mask_to_poly: bool = True, **_) -> dict:
+    builder = ImportBuilder(labels, frames, frame_step=frame_step, stop=stop, tracks_allowed=False)
+    matcher = FrameMatcher(frames, video=video)
+    with common.open_input(path) as root:
+        lm = parse_labelmap(root)
+        if not import_segmentation(root, builder, matcher, lm, conv_mask_to_poly):
+            if not any("ImageSets/Segmentation/" in p.relative_to(root).as_posix()
+                       for p in common.files(root, ".txt")):
+                raise FormatError("Dataset must contain a file: ImageSets/Segmentation/<subset>.txt")
+    return builder.result()
