@@ -1,10 +1,13 @@
 """The formats the server really supports: exact names, extensions, versions,
 dimension, and the functions that export and import them.
 
-`/api/server/annotation/formats` publishes exactly these entries; the export
+`/api/server/annotation/formats` publishes exactly these entries (`listing()`); the export
 and import requests look formats up here by the name clients send.
 Exporters: fn(dataset, path, save_images=, image_bytes=). Importers:
-fn(path, labels, frames, video=, frame_step=, stop=) → LabeledData.
+fn(path, labels, frames, video=, frame_step=, stop=[, conv_mask_to_poly=]) → LabeledData.
+Every failure of a format function is a FormatError whose message names the problem;
+`export_dataset` / `import_annotations` guarantee that (a reader that trips over input it
+does not understand is reported as such, never as a traceback).
 """
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
-from workers.formats import coco, cvat_xml, datumaro, ultralytics, yolo
+from workers.formats import (coco, cvat_xml, datumaro, imagenet, labelme, masks, mot, ultralytics, voc,
+                             yolo)
+from workers.formats.model import FormatError
 
 
 @dataclass(frozen=True)
@@ -27,42 +32,104 @@ EXPORTERS: dict[str, tuple[Format, Callable]] = {}
 IMPORTERS: dict[str, tuple[Format, Callable]] = {}
 
 
-def _export(name, ext, version, fn):
-    EXPORTERS[name] = (Format(name, ext, version), fn)
+def _version(name: str) -> str:
+    return name.rsplit(" ", 1)[1]
 
 
-def _import(name, ext, version, fn):
-    IMPORTERS[name] = (Format(name, ext, version), fn)
+def _export(name, fn, ext="ZIP", dimension="2d"):
+    EXPORTERS[name] = (Format(name, ext, _version(name), dimension), fn)
 
 
-_export("CVAT for images 1.1", "ZIP", "1.1", cvat_xml.export_images)
-_export("CVAT for video 1.1", "ZIP", "1.1", cvat_xml.export_video)
-_import("CVAT 1.1", "XML, ZIP", "1.1", cvat_xml.import_)
-_export("COCO 1.0", "ZIP", "1.0", coco.export_instances)
-_import("COCO 1.0", "JSON, ZIP", "1.0", coco.import_instances)
-_export("COCO Keypoints 1.0", "ZIP", "1.0", coco.export_keypoints)
-_import("COCO Keypoints 1.0", "JSON, ZIP", "1.0", coco.import_keypoints)
-_export("Datumaro 1.0", "ZIP", "1.0", datumaro.export)
-_import("Datumaro 1.0", "JSON, ZIP", "1.0", datumaro.import_)
-_export("YOLO 1.1", "ZIP", "1.1", yolo.export)
-_import("YOLO 1.1", "ZIP", "1.1", yolo.import_)
-for _kind, _title in (("detection", "Detection"), ("segmentation", "Segmentation"), ("pose", "Pose")):
-    _export(f"Ultralytics YOLO {_title} 1.0", "ZIP", "1.0", partial(ultralytics.export, kind=_kind))
-    _import(f"Ultralytics YOLO {_title} 1.0", "ZIP", "1.0", partial(ultralytics.import_, kind=_kind))
+def _guarded(name: str, fn: Callable) -> Callable:
+    """Any error a reader raises on input it does not understand becomes a FormatError naming
+    the format and the problem (never a traceback in the request's message)."""
+    def read(path, labels, frames, **options):
+        try:
+            return fn(path, labels, frames, **options)
+        except FormatError:
+            raise
+        except RecursionError:
+            raise FormatError(f"{name}: the file is nested too deeply") from None
+        except MemoryError:
+            raise FormatError(f"{name}: the file is too large to read") from None
+        except Exception as e:  # noqa: BLE001 - garbage input must end as a clear message
+            raise FormatError(f"{name}: the file could not be read ({type(e).__name__}: {e})") from None
+    read.__wrapped__ = fn
+    return read
+
+
+def _import(name, fn, ext="ZIP", dimension="2d"):
+    IMPORTERS[name] = (Format(name, ext, _version(name), dimension), _guarded(name, fn))
+
+
+# Order as CVAT lists them (formats.md §1).
+_export("CVAT for images 1.1", cvat_xml.export_images)
+_export("CVAT for video 1.1", cvat_xml.export_video)
+_import("CVAT 1.1", cvat_xml.import_, "XML, ZIP")
+_export("COCO 1.0", coco.export_instances)
+_import("COCO 1.0", coco.import_instances, "JSON, ZIP")
+_export("COCO Keypoints 1.0", coco.export_keypoints)
+_import("COCO Keypoints 1.0", coco.import_keypoints, "JSON, ZIP")
+_export("Datumaro 1.0", datumaro.export)
+_import("Datumaro 1.0", datumaro.import_, "JSON, ZIP")
+_export("YOLO 1.1", yolo.export)
+_import("YOLO 1.1", yolo.import_)
+for _kind, _title, _imports in (("detection", "Detection", True), ("track", "Detection Track", False),
+                                ("segmentation", "Segmentation", True),
+                                ("obb", "Oriented Bounding Boxes", True), ("pose", "Pose", True),
+                                ("classification", "Classification", True)):
+    _export(f"Ultralytics YOLO {_title} 1.0", partial(ultralytics.export, kind=_kind))
+    if _imports:
+        _import(f"Ultralytics YOLO {_title} 1.0", partial(ultralytics.import_, kind=_kind))
+_export("PASCAL VOC 1.1", voc.export)
+_import("PASCAL VOC 1.1", voc.import_)
+_export("Segmentation mask 1.1", masks.export)
+_import("Segmentation mask 1.1", masks.import_)
+_export("LabelMe 3.0", labelme.export)
+_import("LabelMe 3.0", labelme.import_)
+_export("MOT 1.1", mot.export)
+_import("MOT 1.1", mot.import_)
+_export("ImageNet 1.0", imagenet.export)
+_import("ImageNet 1.0", imagenet.import_)
 
 
 def exporter(name: str):
+    """(Format, fn) or None."""
     return EXPORTERS.get(name)
 
 
 def importer(name: str):
+    """(Format, fn) or None."""
     return IMPORTERS.get(name)
+
+
+def _entry(fmt: Format) -> dict:
+    return {"name": fmt.name, "ext": fmt.ext, "version": fmt.version, "enabled": True,
+            "dimension": fmt.dimension}
 
 
 def listing() -> dict:
     """The body of /api/server/annotation/formats."""
-    def entry(fmt: Format):
-        return {"name": fmt.name, "ext": fmt.ext, "version": fmt.version, "enabled": True,
-                "dimension": fmt.dimension}
-    return {"importers": [entry(f) for f, _ in IMPORTERS.values()],
-            "exporters": [entry(f) for f, _ in EXPORTERS.values()]}
+    return {"importers": [_entry(f) for f, _ in IMPORTERS.values()],
+            "exporters": [_entry(f) for f, _ in EXPORTERS.values()]}
+
+
+def export_dataset(format_name: str, dataset: dict, path, *, save_images: bool = False,
+                   image_bytes=None) -> None:
+    """Write the archive of `dataset` (the intermediate model, model.py) to `path`."""
+    found = exporter(format_name)
+    if found is None:
+        raise FormatError(f"Unknown format specified for the request: '{format_name}'")
+    if save_images and image_bytes is None:
+        raise FormatError("save_images needs an image source")
+    found[1](dataset, path, save_images=save_images, image_bytes=image_bytes)
+
+
+def import_annotations(format_name: str, path, labels: list[dict], frames: list[dict], **options) -> dict:
+    """Parse `path` (a bare file, an archive or a directory) into LabeledData for the task whose
+    labels (API shape) and frames ({frame, name, width, height}) are given. Nothing is written:
+    callers replace or append annotations only after this returned."""
+    found = importer(format_name)
+    if found is None:
+        raise FormatError(f"Unknown input format '{format_name}'")
+    return found[1](path, labels, frames, **options)

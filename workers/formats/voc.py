@@ -266,11 +266,10 @@ def import_segmentation(root: Path, builder: ImportBuilder, matcher: FrameMatche
 
 
 def add_mask(builder: ImportBuilder, label, frame: int, m: geometry.BoxMask, conv_mask_to_poly: bool,
-             attrs: dict | None = None) -> None:
+             attrs: dict | None = None, group: int = 0) -> None:
     if conv_mask_to_poly:
         polys = geometry.mask_polygons(m)
-        group = 0
-        if len(polys) > 1:
+        if len(polys) > 1 and not group:
             builder._group_seq = getattr(builder, "_group_seq", 1 << 20) + 1
             group = builder._group_seq
         for poly in polys:
@@ -278,7 +277,7 @@ def add_mask(builder: ImportBuilder, label, frame: int, m: geometry.BoxMask, con
     else:
         pts = geometry.encode_cvat_mask(m)
         if pts is not None:
-            builder.add_shape(label, frame, "mask", pts, dict(attrs or {}))
+            builder.add_shape(label, frame, "mask", pts, dict(attrs or {}), group=group)
 
 
 def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False, frame_step: int = 1,
