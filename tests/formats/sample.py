@@ -123,3 +123,35 @@ def image_bytes(frame: dict):
 
 def by_kind(data: dict, kind: str, frame: int | None = None) -> list:
     return [s for s in data["shapes"] if s["type"] == kind and (frame is None or s["frame"] == frame)]
+
+
+def attrs_of(obj: dict) -> dict:
+    return {a["spec_id"]: a["value"] for a in obj.get("attributes") or ()}
+
+
+def norm_points(points, nd=1):
+    return tuple(round(float(p), nd) for p in points)
+
+
+def key(shape: dict, nd=1, with_attrs=True, with_rotation=True) -> tuple:
+    """A comparable summary of one shape."""
+    k = (shape["frame"], shape["label_id"], shape["type"], norm_points(shape.get("points") or [], nd),
+         bool(shape.get("occluded")))
+    if with_rotation:
+        k += (round(float(shape.get("rotation") or 0.0), 1),)
+    if with_attrs:
+        k += (tuple(sorted(attrs_of(shape).items())),)
+    if shape.get("elements"):
+        k += (tuple(sorted((e["label_id"], norm_points(e["points"], nd), bool(e.get("occluded")),
+                            bool(e.get("outside"))) for e in shape["elements"])),)
+    return k
+
+
+def per_frame_shapes(data: dict, frames=None) -> list[dict]:
+    """Shapes plus tracks expanded per frame (what frame-based formats hold)."""
+    from workers.formats.model import FrameObjects
+    d = {"labels": LABELS, "frames": frames or FRAMES, "annotations": data}
+    out = []
+    for frame, tags, shapes in FrameObjects(d):
+        out += shapes
+    return out

@@ -16,7 +16,8 @@ from workers.formats.model import FormatError, image_name
 
 ImageSource = Callable[[dict], "tuple[bytes, str]"]
 
-# Limits for untrusted import archives (overridable by the caller through `open_input`).
+# Limits for untrusted import archives; read at each call, so a deployment (or a test) can set
+# them on this module.
 MAX_MEMBERS = 200_000
 MAX_BYTES = 16 << 30
 
@@ -87,11 +88,13 @@ def write_image(archive: Archive, member_dir: str, frame: dict, image_bytes: Ima
 
 
 @contextmanager
-def open_input(path: str | Path, *, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_BYTES,
+def open_input(path: str | Path, *, max_members: int | None = None, max_bytes: int | None = None,
                label: str = "Annotation file") -> Iterator[Path]:
     """A directory holding the import input: a directory as is, a ZIP/TAR unpacked safely into
     a temporary directory (removed afterwards), a bare file inside a directory of its own."""
     path = Path(path)
+    max_members = MAX_MEMBERS if max_members is None else max_members
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     if path.is_dir():
         yield path
         return

@@ -479,8 +479,27 @@ def mask_polygons(mask: BoxMask) -> list[list[float]]:
         if any(_inside(pts[0], k) for k in kept):
             continue
         kept.append(pts)
-        out.append([float(v + (mask.left if i % 2 == 0 else mask.top))
-                    for p in pts for i, v in enumerate(p)])
+        out.append(_centre_path(pts, mask.left, mask.top))
+    return out
+
+
+def _sign(v) -> int:
+    return (v > 0) - (v < 0)
+
+
+def _centre_path(pts: list[tuple], left: int, top: int) -> list[float]:
+    """A pixel-corner outline moved half a pixel inwards: the path through the centres of the
+    boundary pixels, in pixel-index coordinates (what cv2.findContours gives CVAT)."""
+    n = len(pts)
+    out = []
+    for i in range(n):
+        (ax, ay), (bx, by), (cx, cy) = pts[i - 1], pts[i], pts[(i + 1) % n]
+        d1 = (_sign(bx - ax), _sign(by - ay))
+        d2 = (_sign(cx - bx), _sign(cy - by))
+        # interior is on the left of the walking direction in image coordinates: (dy, -dx)
+        nx = (d1[1] + d2[1]) * 0.5
+        ny = (-d1[0] - d2[0]) * 0.5
+        out += [float(bx + nx - 0.5 + left), float(by + ny - 0.5 + top)]
     return out
 
 
