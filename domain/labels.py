@@ -332,3 +332,21 @@ def map_labels_by_name(store, source: list[dict], owner: dict) -> dict[int, int]
                 raise Invalid({"project_id": [f"Target project does not have sublabel '{sub['name']}' of '{label['name']}'"]})
             mapping[sub["id"]] = subs[sub["name"]]
     return mapping
+
+
+def as_api(store, doc: dict) -> dict:
+    """A label as GET /api/labels shows it (with its sublabels); also the
+    shape the dataset formats take."""
+    def attributes(d):
+        return [dict(a) for a in d.get("attributes", [])]
+    out = {"id": doc["id"], "name": doc["name"], "color": doc["color"], "type": doc["type"],
+           "attributes": attributes(doc), "svg": doc.get("svg", ""),
+           "parent_id": doc.get("parent_id"), "has_parent": doc.get("parent_id") is not None,
+           "sublabels": [{"id": s["id"], "name": s["name"], "color": s["color"], "type": s["type"],
+                          "attributes": attributes(s), "has_parent": True}
+                         for s in sublabels_of(store, doc["id"])]}
+    if doc.get("project_id") is not None:
+        out["project_id"] = doc["project_id"]
+    else:
+        out["task_id"] = doc.get("task_id")
+    return out

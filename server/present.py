@@ -33,22 +33,8 @@ def user(doc: dict, full: bool) -> dict:
     return out
 
 
-def _attributes(doc):
-    return [dict(a) for a in doc.get("attributes", [])]
-
-
 def label(doc: dict) -> dict:
-    out = {"id": doc["id"], "name": doc["name"], "color": doc["color"], "type": doc["type"],
-           "attributes": _attributes(doc), "svg": doc.get("svg", ""),
-           "parent_id": doc.get("parent_id"), "has_parent": doc.get("parent_id") is not None,
-           "sublabels": [{"id": s["id"], "name": s["name"], "color": s["color"], "type": s["type"],
-                          "attributes": _attributes(s), "has_parent": True}
-                         for s in label_ops.sublabels_of(store(), doc["id"])]}
-    if doc.get("project_id") is not None:
-        out["project_id"] = doc["project_id"]
-    else:
-        out["task_id"] = doc.get("task_id")
-    return out
+    return label_ops.as_api(store(), doc)
 
 
 def project(doc: dict) -> dict:

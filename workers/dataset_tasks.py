@@ -1,0 +1,48 @@
+"""Celery tasks for dataset exports and annotation imports (thin: see workers.datasets)."""
+from __future__ import annotations
+
+from domain import requests as rq
+from storage.documents import TinyDBStore
+from storage.layout import Layout
+from workers import datasets
+from workers.celery_app import celery
+from workers.requests_runtime import run_request
+
+EXPORT_DATASET = "workers.dataset_tasks.export_dataset"
+IMPORT_ANNOTATIONS = "workers.dataset_tasks.import_annotations"
+
+
+def _services():
+    settings = celery.conf.settings
+    layout = Layout(settings.storage_dir)
+    return TinyDBStore(layout.db), layout, settings
+
+
+def export_dataset_now(store, layout, settings, request_id: int):
+    doc = rq.get(store, request_id)
+    if doc is None:
+        return None
+    op = doc["operation"]
+    return run_request(
+        store, request_id, lambda report: datasets.export(store, layout, settings, op, report),
+        lease_seconds=settings.request_lease_seconds,
+        finish_fields=lambda key: {"result_file": key, "result_url": op["result_url"]})
+
+
+def import_annotations_now(store, layout, settings, request_id: int):
+    doc = rq.get(store, request_id)
+    if doc is None:
+        return None
+    return run_request(
+        store, request_id, lambda report: datasets.import_annotations(store, layout, doc["operation"], report),
+        lease_seconds=settings.request_lease_seconds)
+
+
+@celery.task(name=EXPORT_DATASET, ignore_result=True)
+def export_dataset(request_id: int):
+    export_dataset_now(*_services(), request_id)
+
+
+@celery.task(name=IMPORT_ANNOTATIONS, ignore_result=True)
+def import_annotations(request_id: int):
+    import_annotations_now(*_services(), request_id)
