@@ -448,12 +448,13 @@ _ATTR_KEYS = frozenset(("spec_id", "value"))
 
 
 def _fast_shape(obj, rules: Rules, ids: str):
-    """`obj` itself, defaults filled in, if it is a valid plain (not mask, not
+    """A copy of `obj` with defaults filled in, if it is a valid plain (not mask, not
     skeleton) shape with only known keys; else None (then `_shape` builds a clean
-    copy or finds out what is wrong). Inline and allocation-free on purpose: this
+    copy or finds out what is wrong). Inline, one allocation: this
     is the loop a 100k-shape PUT spends its time in."""
     if type(obj) is not dict or not obj.keys() <= _SHAPE_KEYS:
         return None
+    obj = obj.copy()   # never change the caller's payload (its dicts may be shared)
     get = obj.get
     oid = get("id")
     if oid is not None:
@@ -560,7 +561,7 @@ def _fast_shape(obj, rules: Rules, ids: str):
                     if len(memo) < 100_000:
                         memo[key] = ok
                 if ok != value:
-                    item["value"] = ok
+                    return None   # the careful path builds the normalized copy
         if len(attributes) > 2 and len({a["spec_id"] for a in attributes}) != len(attributes):
             return None
     elif attributes is None:

@@ -243,7 +243,7 @@ def test_two_processes_patching_at_once_lose_nothing(stack, sdk, task, ids, admi
     key = admin_session.headers["Authorization"].split()[1]
     queue = multiprocessing.get_context("spawn").Queue()
     ctx = multiprocessing.get_context("spawn")
-    rounds = 15
+    rounds = 20
     procs = [ctx.Process(target=_patcher, args=(stack.url, key, task.id, ids["car"], w, rounds, queue))
              for w in range(2)]
     for p in procs:
