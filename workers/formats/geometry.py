@@ -393,11 +393,26 @@ def mask_to_image(mask: BoxMask):
     return Image.frombytes("L", (mask.width, mask.height), bytes(b * 255 for b in mask.bits))
 
 
+def pixels(img) -> list:
+    """Pixel values row-major: ints for one-channel images, (r, g, b) tuples for RGB."""
+    if img.mode == "1":
+        img = img.convert("L")
+    if img.mode in ("L", "P"):
+        return list(img.tobytes())
+    if img.mode == "RGB":
+        b = img.tobytes()
+        return list(zip(b[0::3], b[1::3], b[2::3]))
+    if img.mode in ("RGBA", "CMYK", "YCbCr", "LA", "PA"):
+        return pixels(img.convert("RGB"))
+    flat = getattr(img, "get_flattened_data", None)
+    return list(flat() if flat else img.getdata())
+
+
 def image_to_masks(img, values=None) -> dict:
     """Pillow image (L, P, I or RGB) → {pixel value: BoxMask} for each value present
     (except 0 / black). RGB values are (r, g, b) tuples."""
     w, h = img.size
-    data = list(img.getdata())
+    data = pixels(img)
     per: dict = {}
     for idx, v in enumerate(data):
         if v == 0 or v == (0, 0, 0):

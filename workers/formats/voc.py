@@ -234,9 +234,9 @@ def import_segmentation(root: Path, builder: ImportBuilder, matcher: FrameMatche
         obj_path = class_dir.parent / "SegmentationObject" / png.relative_to(class_dir)
         if cls_img.mode in ("P", "L"):
             cls_of = lambda v: index_names[v] if v < len(index_names) else None  # noqa: E731
-            cls_px = list(cls_img.getdata())
+            cls_px = geometry.pixels(cls_img)
         else:
-            cls_px = list(cls_img.convert("RGB").getdata())
+            cls_px = geometry.pixels(cls_img.convert("RGB"))
             cls_of = colors.get
         width = cls_img.size[0]
         if obj_path.is_file():
