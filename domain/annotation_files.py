@@ -119,6 +119,15 @@ class _Entry:
 
 _cache: dict[str, _Entry] = {}
 _cache_lock = threading.Lock()
+CACHE_TASKS = 16   # parsed tasks kept per process (least recently used go first)
+
+
+def _remember(key: str, entry: _Entry) -> None:
+    with _cache_lock:
+        _cache.pop(key, None)
+        _cache[key] = entry
+        while len(_cache) > CACHE_TASKS:
+            _cache.pop(next(iter(_cache)))
 
 
 def _ident(st):
@@ -209,8 +218,7 @@ class TaskFiles:
                     if record["v"] > state.version:
                         state.apply(record)
                 entry = _Entry(entry.snap_ident, entry.base, offset, state)
-            with _cache_lock:
-                _cache[key] = entry
+            _remember(key, entry)
             return entry
         raise RuntimeError(f"annotations of {self.dir} keep changing under the reader")
 

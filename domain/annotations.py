@@ -305,8 +305,9 @@ def read(scope: Scope) -> tuple[str, bytes]:
     if scope.whole_task:
         meta, body = scope.files.body()
         return scope.etag(meta), body
-    state = scope.files.state()
-    return scope.etag(state), orjson.dumps(_job_view(state, scope.first, scope.last))
+    with bulk():
+        state = scope.files.state()
+        return scope.etag(state), orjson.dumps(_job_view(state, scope.first, scope.last))
 
 
 def read_data(scope: Scope) -> dict:
@@ -680,3 +681,39 @@ def remap_labels(store, task_id: int, mapping: dict[int, int], source_labels: li
         return moved
 
     _rewrite_all(store, task_id, change)
+
+
+def forget_attributes(store, label: dict, attribute_ids: list[int]) -> None:
+    """After attributes of `label` were deleted: drop their values everywhere
+    (attribute ids are unique across the server)."""
+    from domain import tasks as task_ops
+    if label.get("project_id") is not None:
+        task_ids = [t["id"] for t in task_ops.tasks_by_project(store).get(label["project_id"], [])]
+    else:
+        task_ids = [label.get("task_id")]
+    gone = set(attribute_ids)
+
+    def clean(obj):
+        out = obj
+        if any(a["spec_id"] in gone for a in obj.get("attributes", ())):
+            out = dict(obj, attributes=[a for a in obj["attributes"] if a["spec_id"] not in gone])
+        for key in ("shapes", "elements"):
+            if isinstance(obj.get(key), list) and obj[key] and isinstance(obj[key][0], dict):
+                items = [clean(x) for x in obj[key]]
+                if any(a is not b for a, b in zip(items, obj[key])):
+                    out = dict(out, **{key: items})
+        return out
+
+    def change(state: State):
+        cleaned = State()
+        changed = False
+        for kind in KINDS:
+            target = cleaned.kind(kind)
+            for oid, obj in state.kind(kind).items():
+                target[oid] = clean(obj)
+                changed = changed or target[oid] is not obj
+        return cleaned if changed else None
+
+    for task_id in task_ids:
+        if task_id is not None:
+            _rewrite_all(store, task_id, change)

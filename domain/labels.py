@@ -257,6 +257,7 @@ def update_label(store, label_id: int, spec: dict) -> dict:
     new_type = spec.get("type")
     if new_type and "skeleton" not in (new_type, label["type"]):
         label["type"] = new_type
+    removed_attributes = []
     by_id = {a["id"]: a for a in label["attributes"]}
     by_name = {a["name"]: a for a in label["attributes"]}
     for attr in spec.get("attributes") or []:
@@ -266,6 +267,7 @@ def update_label(store, label_id: int, spec: dict) -> dict:
         if attr.get("deleted"):
             if target is not None:
                 label["attributes"].remove(target)
+                removed_attributes.append(target["id"])
             continue
         _check_attribute(attr, "attributes")
         fresh = _attribute_doc(attr, target["id"] if target else store.reserve_ids("attributes")[0])
@@ -302,7 +304,11 @@ def update_label(store, label_id: int, spec: dict) -> dict:
     if "svg" in spec and spec["svg"] and label["type"] == "skeleton":
         ids = {s["name"]: s["id"] for s in sublabels_of(store, label_id)}
         label["svg"] = _rewrite_svg(spec["svg"], ids)
-    return store.replace("labels", label)
+    stored = store.replace("labels", label)
+    if removed_attributes:
+        from domain import annotations  # it imports this module
+        annotations.forget_attributes(store, label, removed_attributes)
+    return stored
 
 
 def delete_label(store, label_id: int) -> None:

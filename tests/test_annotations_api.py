@@ -456,3 +456,21 @@ def test_permissions(task, client, make_user):
 def test_legacy_params_are_gone(task, client):
     assert client.get(task.url() + "?format=CVAT+1.1").status_code == 410
     assert client.put(task.url() + "?format=CVAT+1.1&rq_id=x", json={}).status_code == 410
+
+
+def test_deleting_an_attribute_drops_its_values(task, client):
+    a = task.attr
+    values = [{"spec_id": a["speed"], "value": "10"}, {"spec_id": a["note"], "value": "n"}]
+    task.put({"shapes": [task.rect(0, attributes=values)], "tracks": [{
+        "label_id": task.label["car"], "frame": 0, "attributes": values,
+        "shapes": [{"type": "rectangle", "frame": 0, "points": [1, 2, 3, 4], "attributes": values}]}]})
+    r = client.patch(f"/api/labels/{task.label['car']}", json={"attributes": [
+        {"id": a["note"], "name": "note", "mutable": True, "input_type": "text", "values": [""], "deleted": True}]})
+    assert r.status_code == 200, r.json
+    got = task.get()
+    kept = [{"spec_id": a["speed"], "value": "10"}]
+    assert got["shapes"][0]["attributes"] == kept
+    assert got["tracks"][0]["attributes"] == kept and got["tracks"][0]["shapes"][0]["attributes"] == kept
+    # what the SDK's remove_annotations(ids=...) sends back is valid again
+    assert task.patch("delete", {"shapes": got["shapes"], "tracks": got["tracks"]}).status_code == 200
+    assert task.get()["shapes"] == []
