@@ -33,6 +33,7 @@ class Settings:
     image_max_pixels: int
     export_ttl: int
     media_threads: int
+    video_processes: int
     jpeg_optimize: int
 
 

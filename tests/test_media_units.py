@@ -120,3 +120,21 @@ def test_request_lifecycle(tmp_path):
     again = rq.create(store, doc["rq_id"], 1, {"type": "create:task", "target": "task"})
     rq.cancel(store, again["rq_id"])
     assert rq.find(store, again["rq_id"]) is None
+
+
+def test_video_split_between_processes(tmp_path):
+    from tests.media_helpers import frame_index, make_video
+    from workers.media import video
+    path = make_video(tmp_path / "v.mp4", 27, size=(32, 32))
+    whole = [frame_index(j, 27) for j in video.jpeg_frames(path, "v.mp4", 80)]
+    assert whole == list(range(27))
+    halves = [[frame_index(j, 27) for j in video.jpeg_frames(path, "v.mp4", 80, chunk_size=4, part=p, parts=2)]
+              for p in (0, 1)]
+    assert halves[0] == [n for n in range(27) if (n // 4) % 2 == 0]
+    assert halves[1] == [n for n in range(27) if (n // 4) % 2 == 1]
+    picked = [[frame_index(j, 27) for j in video.jpeg_frames(path, "v.mp4", 80, 2, 25, 3, 2, p, 2)]
+              for p in (0, 1)]
+    assert picked == [[2, 5, 14, 17], [8, 11, 20, 23]]
+    with pytest.raises(MediaError, match="junk.mp4"):
+        (tmp_path / "junk.mp4").write_bytes(b"not a video")
+        list(video.jpeg_frames(tmp_path / "junk.mp4", "junk.mp4", 70))

@@ -14,6 +14,7 @@ CREATE_TASK_DATA = "workers.data_tasks.create_task_data"
 def limits(settings) -> build.Limits:
     return build.Limits(archive_members=settings.archive_max_members, archive_bytes=settings.archive_max_bytes,
                         remote_bytes=settings.upload_max_bytes, threads=settings.media_threads,
+                        video_processes=settings.video_processes,
                         jpeg_optimize=bool(settings.jpeg_optimize))
 
 

@@ -14,6 +14,7 @@ import os
 import random
 import re
 import shutil
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -41,6 +42,7 @@ class Limits:
     archive_bytes: int = 20 * 2**30
     remote_bytes: int = 2 * 2**30
     threads: int = 2
+    video_processes: int = 2
     jpeg_optimize: bool = False
 
 
@@ -224,7 +226,7 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
             "mode": "annotation", "media": "images", "size": len(sources)}
 
 
-def _build_video(src: Source, params, files: TaskFiles, progress) -> dict:
+def _build_video(src: Source, params, files: TaskFiles, limits: Limits, progress) -> dict:
     base = files.build
     chunk_size = params["chunk_size"] or 36
     (base / "chunks" / "compressed").mkdir(parents=True, exist_ok=True)
@@ -233,22 +235,46 @@ def _build_video(src: Source, params, files: TaskFiles, progress) -> dict:
     if estimate:
         last = min(stop, estimate - 1) if stop is not None else estimate - 1
         estimate = max(1, len(range(start, last + 1, step)))
-    size = 0
-    number = 0
-    pending: list[tuple[bytes, str]] = []
-    first_frame = None
-    for jpeg in video.jpeg_frames(src.path, src.name, params["image_quality"], start, stop, step):
-        if first_frame is None:
-            first_frame = jpeg
-        pending.append((jpeg, "jpeg"))
-        size += 1
-        if len(pending) == chunk_size:
-            chunks.write_zip(files.chunk("compressed", number, "zip", base), pending)
-            number += 1
-            pending = []
-            progress(size / max(estimate, size + 1), f"Decoded {size} frames")
-    if pending:
-        chunks.write_zip(files.chunk("compressed", number, "zip", base), pending)
+    parts = max(1, limits.video_processes)
+    sizes = [0] * parts
+    first_frames: list[bytes | None] = [None] * parts
+    errors: list[BaseException] = []
+
+    def run(part: int):
+        """ffmpeg process `part` writes task chunks part, part+parts, …"""
+        try:
+            pending: list[tuple[bytes, str]] = []
+            number = part
+            for jpeg in video.jpeg_frames(src.path, src.name, params["image_quality"], start, stop, step,
+                                          chunk_size, part, parts):
+                if first_frames[part] is None:
+                    first_frames[part] = jpeg
+                pending.append((jpeg, "jpeg"))
+                sizes[part] += 1
+                if len(pending) == chunk_size:
+                    chunks.write_zip(files.chunk("compressed", number, "zip", base), pending)
+                    number += parts
+                    pending = []
+                    if part == 0:
+                        done = sum(sizes)
+                        progress(done / max(estimate, done + 1), f"Decoded {done} frames")
+            if pending:
+                chunks.write_zip(files.chunk("compressed", number, "zip", base), pending)
+        except BaseException as e:  # re-raised in the calling thread
+            errors.append(e)
+
+    helpers = [threading.Thread(target=run, args=(p,), daemon=True) for p in range(1, parts)]
+    for t in helpers:
+        t.start()
+    run(0)
+    for t in helpers:
+        t.join()
+    if errors:
+        raise errors[0]
+    size = sum(sizes)
+    first_frame = first_frames[0]
+    if not size or first_frame is None:
+        raise MediaError(f"Video {src.name} has no frames in the requested range")
     import io
     from PIL import Image
     with Image.open(io.BytesIO(first_frame)) as im:
@@ -291,7 +317,7 @@ def build(store, layout, settings, task_id: int, report, limits: Limits | None =
             raise MediaError("No media data found")
         progress = Progress(report, 0.1, 0.95)
         if videos:
-            summary = _build_video(videos[0], params, files, progress)
+            summary = _build_video(videos[0], params, files, limits, progress)
             kept = files.build / "source" / Path(videos[0].name).name
             if videos[0].path.is_relative_to(files.root):
                 kept.parent.mkdir(parents=True, exist_ok=True)

@@ -46,15 +46,20 @@ def estimate_frames(path: Path) -> int | None:
     return int(round((int(h) * 3600 + int(m) * 60 + float(s)) * float(fps.group(1))))
 
 
-def _select(start: int, stop: int | None, step: int) -> list[str]:
-    if start == 0 and stop is None and step == 1:
-        return []
-    cond = [f"gte(n\\,{start})"]
+def _select(start: int, stop: int | None, step: int, chunk_size: int, part: int, parts: int) -> list[str]:
+    """The select filter keeping source frames start, start+step, … ≤ stop and,
+    when the work is split in `parts` interleaved ffmpeg processes, only the
+    task chunks k with k % parts == part."""
+    cond = []
+    if start:
+        cond.append(f"gte(n\\,{start})")
     if stop is not None:
         cond.append(f"lte(n\\,{stop})")
     if step > 1:
         cond.append(f"not(mod(n-{start}\\,{step}))")
-    return ["-vf", "select='" + "*".join(cond) + "'"]
+    if parts > 1:
+        cond.append(f"eq(mod(floor((n-{start})/{step * chunk_size})\\,{parts})\\,{part})")
+    return ["-vf", "select='" + "*".join(cond) + "'"] if cond else []
 
 
 def _run(args: list[str]) -> subprocess.Popen:
@@ -67,16 +72,28 @@ def _error_text(proc: subprocess.Popen) -> str:
     return err[-1] if err else f"ffmpeg exited with {proc.returncode}"
 
 
+def _wanted(start: int, stop: int | None, step: int, chunk_size: int, part: int, parts: int) -> int | None:
+    if stop is None:
+        return None
+    total = len(range(start, stop + 1, step))
+    return sum(min(chunk_size, total - first) for k, first in enumerate(range(0, total, chunk_size))
+               if k % parts == part)
+
+
 def jpeg_frames(path: Path, label: str, quality: int, start: int = 0, stop: int | None = None,
-                step: int = 1) -> Iterator[bytes]:
-    """JPEG bytes of source frames start, start+step, … ≤ stop, in order."""
-    proc = _run(["-i", str(path), "-an", "-sn", "-dn", *_select(start, stop, step),
+                step: int = 1, chunk_size: int = 1, part: int = 0, parts: int = 1) -> Iterator[bytes]:
+    """JPEG bytes of source frames start, start+step, … ≤ stop, in order (only
+    those of task chunks k % parts == part when split). Raises MediaError when
+    ffmpeg cannot decode the file."""
+    proc = _run(["-i", str(path), "-an", "-sn", "-dn", *_select(start, stop, step, chunk_size, part, parts),
                  "-fps_mode", "passthrough", "-f", "image2pipe", "-c:v", "mjpeg",
                  "-pix_fmt", "yuvj420p", "-q:v", str(jpeg_qscale(quality)), "-"])
     buffer = bytearray()
     produced = 0
-    wanted = None if stop is None else len(range(start, stop + 1, step))
+    wanted = _wanted(start, stop, step, chunk_size, part, parts)
     try:
+        if wanted == 0:
+            return
         while True:
             block = proc.stdout.read(_READ)
             if not block:
@@ -97,8 +114,6 @@ def jpeg_frames(path: Path, label: str, quality: int, start: int = 0, stop: int 
         proc.wait()
         if proc.returncode != 0 and produced == 0:
             raise MediaError(f"Can't decode video {label}: {_error_text(proc)}")
-        if produced == 0:
-            raise MediaError(f"Video {label} has no frames in the requested range")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,0 +1,75 @@
+"""Image task creation: 300 generated 1920×1080 JPEGs uploaded with cvat-sdk's
+create_from_data until the request is finished, against a same-run baseline
+that decodes each image once and encodes one JPEG at the same quality with
+Pillow on both cores (the unavoidable work). Target ratio ≤ 1.3.
+
+    python bench/images.py [count]
+"""
+from __future__ import annotations
+
+import io
+import os
+import random
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PIL import Image, ImageDraw  # noqa: E402
+
+from bench._common import running_stack, sdk_client  # noqa: E402
+
+COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+QUALITY = 70
+TARGET = 1.3
+
+
+def _generate(path: Path, seed: int) -> None:
+    rnd = random.Random(seed)
+    image = Image.linear_gradient("L").resize((1920, 1080)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(60):
+        x, y = rnd.randrange(1920), rnd.randrange(1080)
+        draw.rectangle((x, y, x + rnd.randrange(20, 400), y + rnd.randrange(20, 300)),
+                       fill=(rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)))
+    noise = Image.effect_noise((1920, 1080), 40).convert("RGB")
+    Image.blend(image, noise, 0.25).save(path, quality=90)
+
+
+def _baseline_one(path: str) -> int:
+    with Image.open(path) as image:
+        image.load()
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=QUALITY)
+        return len(out.getvalue())
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
+        paths = [Path(tmp) / f"frame_{i:04d}.jpg" for i in range(COUNT)]
+        with ProcessPoolExecutor(2) as pool:
+            list(pool.map(_generate, paths, range(COUNT)))
+        print(f"generated {COUNT} images, {sum(p.stat().st_size for p in paths) / 2**20:.1f} MiB")
+
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(2) as pool:
+            list(pool.map(_baseline_one, map(str, paths), chunksize=8))
+        baseline = time.perf_counter() - t0
+        print(f"baseline (decode + JPEG q{QUALITY}, Pillow, 2 processes): {baseline:.2f} s")
+
+        with running_stack() as stack, sdk_client(stack) as client:
+            from cvat_sdk.api_client import models
+            t0 = time.perf_counter()
+            task = client.tasks.create_from_data(models.TaskWriteRequest(name="bench images"), paths,
+                                                 data_params={"image_quality": QUALITY})
+            ours = time.perf_counter() - t0
+            assert task.size == COUNT, task.size
+        print(f"ours (upload + build, to finished): {ours:.2f} s, {COUNT / ours:.1f} images/s")
+        print(f"ratio: {ours / baseline:.2f} (target <= {TARGET})")
+
+
+if __name__ == "__main__":
+    main()
