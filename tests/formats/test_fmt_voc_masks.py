@@ -89,7 +89,7 @@ def test_segmentation_mask(tmp_path):
     cls = Image.open(io.BytesIO(zf.read("SegmentationClass/img1.png")))
     assert cls.mode == "RGB"
     ref = _reference_class_png(d, 0)
-    diff = sum(1 for a, b in zip(cls.getdata(), ref.getdata()) if a != b)
+    diff = sum(1 for a, b in zip(geometry.pixels(cls), geometry.pixels(ref)) if a != b)
     assert diff <= 64 * 2  # boundary pixels only
     obj = Image.open(io.BytesIO(zf.read("SegmentationObject/img1.png")))
     assert {c for _, c in obj.getcolors()} == {(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128)}

@@ -1,0 +1,165 @@
+"""Every importer: unknown labels, garbage files, zip slip, absolute paths, symlinks and archives
+over the limits end in a FormatError whose message names the problem; unknown format names too."""
+import copy
+import io
+import os
+import stat
+import tarfile
+import zipfile
+
+import pytest
+
+from tests.formats import sample
+from workers import safe_archive
+from workers.formats import common, registry
+from workers.formats.model import FormatError
+
+# importer → the exporter whose output it reads
+PAIRS = {name: ("CVAT for images 1.1" if name == "CVAT 1.1" else name) for name in registry.IMPORTERS}
+
+
+def test_registry_lists_exact_names():
+    listing = registry.listing()
+    exporters = [f["name"] for f in listing["exporters"]]
+    importers = [f["name"] for f in listing["importers"]]
+    assert "CVAT for images 1.1" in exporters and "CVAT 1.1" not in exporters
+    assert "CVAT 1.1" in importers and "CVAT for images 1.1" not in importers
+    for f in listing["exporters"] + listing["importers"]:
+        assert f["name"].endswith(" " + f["version"]) and f["dimension"] == "2d" and f["enabled"] is True
+    assert {f["name"]: f["ext"] for f in listing["importers"]}["COCO 1.0"] == "JSON, ZIP"
+    assert set(PAIRS.values()) <= set(exporters)
+
+
+def test_unknown_format_names():
+    with pytest.raises(FormatError, match="Unknown input format 'CVAT for images 1.1'"):
+        registry.import_annotations("CVAT for images 1.1", "x", [], [])
+    with pytest.raises(FormatError, match="Unknown format"):
+        registry.export_dataset("CVAT 1.1", sample.dataset(), "x")
+
+
+@pytest.mark.parametrize("fmt", sorted(PAIRS))
+def test_unknown_label(tmp_path, fmt):
+    d = sample.dataset()
+    out = tmp_path / "out.zip"
+    registry.export_dataset(PAIRS[fmt], d, out, save_images=True, image_bytes=sample.image_bytes)
+    renamed = copy.deepcopy(d["labels"])
+    for lab in renamed:
+        lab["name"] = "other_" + lab["name"]
+    with pytest.raises(FormatError, match=r"Label '[a-z]+' is not registered for this task"):
+        registry.import_annotations(fmt, out, renamed, d["frames"])
+
+
+@pytest.mark.parametrize("fmt", sorted(PAIRS))
+def test_unmatched_frames(tmp_path, fmt):
+    if fmt in ("MOT 1.1",):
+        pytest.skip("MOT matches frames by number only")
+    d = sample.dataset()
+    out = tmp_path / "out.zip"
+    registry.export_dataset(PAIRS[fmt], d, out, save_images=True, image_bytes=sample.image_bytes)
+    others = [dict(f, name="zz/other%d.jpg" % f["frame"], frame=f["frame"] + 100) for f in d["frames"]]
+    with pytest.raises(FormatError, match="Could not match item id|not a frame of this task"):
+        registry.import_annotations(fmt, out, d["labels"], others)
+
+
+@pytest.mark.parametrize("fmt", sorted(PAIRS))
+def test_garbage(tmp_path, fmt):
+    d = sample.dataset()
+    junk = tmp_path / "garbage.zip"
+    junk.write_bytes(os.urandom(3000))
+    with pytest.raises(FormatError) as e:
+        registry.import_annotations(fmt, junk, d["labels"], d["frames"])
+    assert "Traceback" not in str(e.value) and str(e.value)
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("readme.md", "nothing here")
+    with pytest.raises(FormatError, match="must contain|no .xml|not a"):
+        registry.import_annotations(fmt, empty, d["labels"], d["frames"])
+
+
+@pytest.mark.parametrize("fmt", ["CVAT 1.1", "COCO 1.0", "Datumaro 1.0", "PASCAL VOC 1.1", "LabelMe 3.0",
+                                 "YOLO 1.1", "MOT 1.1", "Ultralytics YOLO Pose 1.0"])
+def test_garbage_inside_a_valid_layout(tmp_path, fmt):
+    d = sample.dataset()
+    out = tmp_path / "out.zip"
+    registry.export_dataset(PAIRS[fmt], d, out)
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith((".xml", ".json", "gt.txt", ".txt")) and data.strip():
+                data = data[: len(data) // 2] + b"\x00<<garbage ]]} 1 2 x"
+            dst.writestr(info.filename, data)
+    with pytest.raises(FormatError) as e:
+        registry.import_annotations(fmt, broken, d["labels"], d["frames"])
+    assert str(e.value)
+
+
+def _zip_with(tmp_path, name, data=b"x", mode=None):
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        info = zipfile.ZipInfo(name)
+        if mode is not None:
+            info.external_attr = mode << 16
+        zf.writestr(info, data)
+    return path
+
+
+@pytest.mark.parametrize("fmt", sorted(PAIRS))
+def test_zip_slip_absolute_and_symlink(tmp_path, fmt):
+    d = sample.dataset()
+    with pytest.raises(FormatError, match="zip slip"):
+        registry.import_annotations(fmt, _zip_with(tmp_path, "../../evil.xml"), d["labels"], d["frames"])
+    assert not (tmp_path.parent / "evil.xml").exists()
+    with pytest.raises(FormatError, match="absolute path"):
+        registry.import_annotations(fmt, _zip_with(tmp_path, "/tmp/evil.xml"), d["labels"], d["frames"])
+    with pytest.raises(FormatError, match="symbolic link"):
+        registry.import_annotations(fmt, _zip_with(tmp_path, "annotations.xml", b"/etc/passwd",
+                                                   stat.S_IFLNK | 0o777), d["labels"], d["frames"])
+
+
+@pytest.mark.parametrize("fmt", sorted(PAIRS))
+def test_archive_limits(tmp_path, fmt, monkeypatch):
+    d = sample.dataset()
+    out = tmp_path / "out.zip"
+    registry.export_dataset(PAIRS[fmt], d, out, save_images=True, image_bytes=sample.image_bytes)
+    monkeypatch.setattr(common, "MAX_MEMBERS", 2)
+    with pytest.raises(FormatError, match="more than 2 members"):
+        registry.import_annotations(fmt, out, d["labels"], d["frames"])
+    monkeypatch.setattr(common, "MAX_MEMBERS", 1000)
+    monkeypatch.setattr(common, "MAX_BYTES", 100)
+    with pytest.raises(FormatError, match="more than 100 bytes"):
+        registry.import_annotations(fmt, out, d["labels"], d["frames"])
+
+
+def test_zip_bomb_stops_at_the_limit(tmp_path):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.json", b"0" * (20 << 20))
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(safe_archive.ArchiveError, match="more than 1048576 bytes"):
+        safe_archive.extract(bomb, tmp_path / "x", max_bytes=1 << 20)
+    assert not (tmp_path / "x").exists()  # nothing half-unpacked is left behind
+
+
+def test_safe_archive_tar(tmp_path):
+    good = tmp_path / "good.tar"
+    with tarfile.open(good, "w") as tf:
+        info = tarfile.TarInfo("dir/a.txt")
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"abc"))
+    assert safe_archive.extract(good, tmp_path / "g") == ["dir/a.txt"]
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tf:
+        info = tarfile.TarInfo("link")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "/etc/passwd"
+        tf.addfile(info)
+    with pytest.raises(safe_archive.ArchiveError, match="is a link"):
+        safe_archive.extract(evil, tmp_path / "e")
+    slip = tmp_path / "slip.tar"
+    with tarfile.open(slip, "w") as tf:
+        info = tarfile.TarInfo("../x.txt")
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(safe_archive.ArchiveError, match="zip slip"):
+        safe_archive.extract(slip, tmp_path / "s")
