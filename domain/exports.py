@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from domain import annotations, labels as label_ops
+from domain.errors import NotFound
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -37,6 +38,37 @@ def task_version(store, layout, task: dict) -> list:
     jobs = [(j["id"], j["start_frame"], j["stop_frame"], j["stage"], j["state"])
             for j in store.scan("jobs") if j["task_id"] == task["id"]]
     return [task, labels, jobs, annotations.current_etag(annotations.task_scope(store, task["id"]))]
+
+
+def dataset_key(store, layout, operation: dict) -> str:
+    """The archive key of a dataset export request (NotFound if its target is gone)."""
+    target = operation["target"]
+    if target == "project":
+        project = store.peek("projects", operation["project_id"])
+        if project is None:
+            raise NotFound("The project no longer exists.")
+        tasks = [t for t in store.scan("tasks") if t.get("project_id") == project["id"]]
+        version = [project, [task_version(store, layout, t) for t in tasks]]
+    else:
+        task = store.peek("tasks", operation["task_id"])
+        job = store.peek("jobs", operation["job_id"]) if target == "job" else None
+        if task is None or (target == "job" and job is None):
+            raise NotFound(f"The {target} no longer exists.")
+        version = [task_version(store, layout, task), job]
+    return content_key("dataset", target, operation["format"], operation["save_images"], version)
+
+
+def backup_key(store, layout, operation: dict) -> str:
+    if operation["target"] == "project":
+        project = store.peek("projects", operation["project_id"])
+        if project is None:
+            raise NotFound("The project no longer exists.")
+        tasks = [t for t in store.scan("tasks") if t.get("project_id") == project["id"]]
+        return content_key("backup", "project", project, [task_version(store, layout, t) for t in tasks])
+    task = store.peek("tasks", operation["task_id"])
+    if task is None:
+        raise NotFound("The task no longer exists.")
+    return content_key("backup", "task", task_version(store, layout, task))
 
 
 class Archives:

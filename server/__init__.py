@@ -17,7 +17,7 @@ from server.blueprints import auth as auth_bp, jobs, labels, projects, server_in
 from server.blueprints import annotations as annotations_bp
 from server.blueprints import data as data_bp, requests as requests_bp
 from server.blueprints import issues as issues_bp, organizations as organizations_bp
-from server.blueprints import datasets as datasets_bp
+from server.blueprints import backups as backups_bp, datasets as datasets_bp
 
 STATIC = Path(__file__).parent / "static"
 
@@ -58,7 +58,7 @@ def create_app(settings: settings_module.Settings | None = None) -> Flask:
 
     api = Api(app)
     for module in (auth_bp, users_bp, server_info, projects, tasks, labels, jobs, data_bp, requests_bp, annotations_bp,
-                   organizations_bp, issues_bp, datasets_bp):
+                   organizations_bp, issues_bp, datasets_bp, backups_bp):
         api.register_blueprint(module.blp)
     app.before_request(auth.authenticate)
     errors.register(app)

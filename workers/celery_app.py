@@ -35,7 +35,8 @@ class LoggedTask(Task):
 def make_celery(settings: settings_module.Settings) -> Celery:
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
     app = Celery("cvat", broker=settings.redis_url, backend=settings.redis_url, task_cls=LoggedTask,
-                 include=["workers.maintenance", "workers.data_tasks", "workers.dataset_tasks"])
+                 include=["workers.maintenance", "workers.data_tasks", "workers.dataset_tasks",
+                          "workers.backup_tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=False,

@@ -115,19 +115,12 @@ def export(store, layout, settings, operation: dict, report) -> str:
         raise Invalid(f"Unknown export format '{operation['format']}'")
     _, write = found
     target = operation["target"]
+    key = exports.dataset_key(store, layout, operation)
     if target == "project":
         project = store.peek("projects", operation["project_id"])
-        if project is None:
-            raise NotFound("The project no longer exists.")
-        tasks = [t for t in store.scan("tasks") if t.get("project_id") == project["id"]]
-        version = [project, [exports.task_version(store, layout, t) for t in tasks]]
     else:
         task = store.peek("tasks", operation["task_id"])
         job = store.peek("jobs", operation["job_id"]) if target == "job" else None
-        if task is None or (target == "job" and job is None):
-            raise NotFound(f"The {target} no longer exists.")
-        version = [exports.task_version(store, layout, task), job]
-    key = exports.content_key("dataset", target, operation["format"], operation["save_images"], version)
     archives = exports.Archives(layout, settings.export_ttl)
     if archives.fresh(key):
         return key

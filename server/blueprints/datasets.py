@@ -15,7 +15,7 @@ from domain import access, clock, exports, requests as rq
 from domain.errors import Invalid
 from server import transfers, tus
 from server.auth import current_user
-from server.context import store
+from server.context import services, store
 from workers.formats import registry
 
 blp = Blueprint("datasets", __name__, url_prefix="/api", description="Dataset export and import")
@@ -71,7 +71,8 @@ def export_dataset(kind, target_id):
         "filename": exports.safe_filename(request.args.get("filename"), _download_name(kind, doc, what, fmt)),
         "result_url": transfers.result_path(kind, target_id, "dataset", rq_id),
     }
-    return transfers.queue(rq_id, operation, EXPORT_DATASET, result_url=operation["result_url"])
+    key = exports.dataset_key(store(), services().layout, operation)
+    return transfers.queue(rq_id, operation, EXPORT_DATASET, key=key, result_url=operation["result_url"])
 
 
 @blp.route("/<any(projects, tasks, jobs):kind>/<int:target_id>/dataset/download", methods=["GET"])

@@ -1,0 +1,233 @@
+"""Backups end to end: cvat-sdk and cvat-cli round trips, a backup laid out
+by hand as CVAT lays it out, and archives that must be refused."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from cvat_sdk import make_client, models
+from cvat_sdk.core.exceptions import BackgroundRequestException
+from PIL import Image
+
+from tests.stack import ADMIN
+
+CLI = str(Path(sys.executable).parent / "cvat-cli")
+
+
+@pytest.fixture(scope="module")
+def sdk(stack):
+    with make_client(stack.url, credentials=ADMIN) as client:
+        client.config.status_check_period = 0.1
+        yield client
+
+
+def _png(i: int, size=(40, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (i * 60 % 255, 10 * i, 200)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _images(folder: Path, n=5) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = folder / f"img_{i}.png"
+        p.write_bytes(_png(i))
+        paths.append(p)
+    return paths
+
+
+LABELS = [
+    {"name": "car", "color": "#ff0000", "attributes": [
+        {"name": "model", "mutable": False, "input_type": "select", "values": ["a", "b"], "default_value": "a"},
+        {"name": "speed", "mutable": True, "input_type": "number", "values": ["0", "100", "1"]}]},
+    {"name": "body", "type": "skeleton", "sublabels": [{"name": "head"}, {"name": "tail"}],
+     "svg": '<circle r="1" cx="1" cy="1" data-type="element node" data-element-id="1" data-node-id="1" '
+            'data-label-name="head"></circle><circle r="1" cx="5" cy="5" data-type="element node" '
+            'data-element-id="2" data-node-id="2" data-label-name="tail"></circle>'},
+]
+
+
+@pytest.fixture
+def rich_task(sdk, tmp_path):
+    task = sdk.tasks.create_from_data(models.TaskWriteRequest(name="backup me", labels=LABELS, segment_size=2,
+                                                              bug_tracker="https://bugs/1", subset="val"),
+                                      resources=_images(tmp_path / "imgs"))
+    labels = {l.name: l for l in task.get_labels()}
+    car, body = labels["car"], labels["body"]
+    attrs = {a.name: a.id for a in car.attributes}
+    subs = {s.name: s.id for s in body.sublabels}
+    task.set_annotations(models.LabeledDataRequest(
+        shapes=[
+            models.LabeledShapeRequest(type="rectangle", label_id=car.id, frame=0, points=[1.0, 2.0, 10.0, 12.0],
+                                       attributes=[models.AttributeValRequest(spec_id=attrs["model"], value="b"),
+                                                   models.AttributeValRequest(spec_id=attrs["speed"], value="42")]),
+            models.LabeledShapeRequest(type="skeleton", label_id=body.id, frame=3, points=[], elements=[
+                models.SubLabeledShapeRequest(type="points", label_id=subs["head"], frame=3, points=[2.0, 2.0]),
+                models.SubLabeledShapeRequest(type="points", label_id=subs["tail"], frame=3, points=[6.0, 6.0])]),
+        ],
+        tags=[models.LabeledImageRequest(label_id=car.id, frame=4)],
+        tracks=[models.LabeledTrackRequest(label_id=car.id, frame=0, shapes=[
+            models.TrackedShapeRequest(type="rectangle", frame=0, points=[0.0, 0.0, 5.0, 5.0]),
+            models.TrackedShapeRequest(type="rectangle", frame=1, points=[1.0, 1.0, 6.0, 6.0], outside=True)])]))
+    task.get_jobs()
+    sdk.jobs.retrieve(task.get_jobs()[-1].id).update(models.PatchedJobWriteRequest(stage="acceptance",
+                                                                                      state="completed"))
+    return task
+
+
+def _summary(task):
+    ann = task.get_annotations()
+    names = {l.id: l.name for l in task.get_labels()}
+    for l in task.get_labels():
+        names.update({s.id: s.name for s in l.sublabels})
+
+    def shape(s):
+        return (names[s.label_id], s.type.value, s.frame, [round(p, 2) for p in s.points],
+                sorted(a.value for a in s.attributes), sorted((names[e.label_id], tuple(e.points)) for e in (s.get("elements") or [])))
+    return (sorted(shape(s) for s in ann.shapes), sorted((names[t.label_id], t.frame) for t in ann.tags),
+            sorted((names[t.label_id], [(s.frame, s.outside) for s in t.shapes]) for t in ann.tracks))
+
+
+def _labels(task):
+    return sorted((l.name, l.color, l.type, sorted((a.name, a.input_type.value, tuple(a.values)) for a in l.attributes),
+                   sorted(s.name for s in l.sublabels)) for l in task.get_labels())
+
+
+def test_task_backup_round_trip(sdk, rich_task, tmp_path):
+    archive = tmp_path / "backup.zip"
+    rich_task.download_backup(archive)
+    with zipfile.ZipFile(archive) as z:
+        names = set(z.namelist())
+        meta = json.loads(z.read("task.json"))
+        per_job = json.loads(z.read("annotations.json"))
+    assert {"task.json", "annotations.json", "data/manifest.jsonl"} <= names
+    assert {f"data/img_{i}.png" for i in range(5)} <= names
+    assert meta["version"] == "1.0" and len(meta["jobs"]) == 3 and len(per_job) == 3
+    assert 'data-label-name="head"' in next(l for l in meta["labels"] if l["name"] == "body")["svg"]
+    assert "id" not in per_job[0]["shapes"][0] and per_job[0]["shapes"][0]["label"] == "car"
+
+    restored = sdk.tasks.create_from_backup(archive)
+    assert restored.id != rich_task.id
+    assert (restored.name, restored.size, restored.segment_size, restored.bug_tracker, restored.subset) == (
+        rich_task.name, rich_task.size, rich_task.segment_size, rich_task.bug_tracker, rich_task.subset)
+    assert _labels(restored) == _labels(rich_task)
+    assert _summary(restored) == _summary(rich_task)
+    assert [(j.start_frame, j.stop_frame, j.stage, j.state) for j in restored.get_jobs()] == \
+        [(j.start_frame, j.stop_frame, j.stage, j.state) for j in rich_task.get_jobs()]
+    for frame in range(5):
+        original = Image.open(io.BytesIO(_png(frame)))
+        got = Image.open(io.BytesIO(restored.get_frame(frame, quality="original").read()))
+        assert got.convert("RGB").tobytes() == original.convert("RGB").tobytes()
+
+
+def test_project_backup_round_trip(sdk, tmp_path):
+    project = sdk.projects.create(models.ProjectWriteRequest(name="proj backup", labels=[{"name": "car"}]))
+    task = sdk.tasks.create_from_data(models.TaskWriteRequest(name="pt", project_id=project.id),
+                                      resources=_images(tmp_path / "i", 3))
+    label = task.get_labels()[0].id
+    task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+        type="polygon", label_id=label, frame=1, points=[1.0, 1.0, 9.0, 1.0, 5.0, 8.0])]))
+    archive = tmp_path / "project.zip"
+    project.download_backup(archive)
+    restored = sdk.projects.create_from_backup(archive)
+    assert restored.name == "proj backup" and [l.name for l in restored.get_labels()] == ["car"]
+    (rtask,) = restored.get_tasks()
+    assert rtask.size == 3 and len(rtask.get_annotations().shapes) == 1
+
+
+def test_cli_backup_and_restore(stack, rich_task, tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path), "PASS": ADMIN[1]}
+    base = [CLI, "--server-host", stack.url, "--auth", ADMIN[0]]
+    out = subprocess.run(base + ["task", "backup", str(rich_task.id)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    (archive,) = list(tmp_path.glob("*.zip"))
+    assert archive.name.startswith("task_backup_me_backup_")
+    out = subprocess.run(base + ["task", "create-from-backup", str(archive)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def _cvat_backup(path: Path, **overrides):
+    """A task backup laid out by hand the way CVAT writes it (frame_filter, manifest, names)."""
+    meta = {"name": "made by cvat", "bug_tracker": "", "status": "annotation", "subset": "",
+            "labels": [{"name": "cat", "color": "#00ff00", "type": "any", "sublabels": [],
+                        "attributes": [{"name": "fluffy", "mutable": False, "input_type": "checkbox",
+                                        "default_value": "false", "values": ["false"]}]}],
+            "version": "1.0",
+            "data": {"chunk_size": 72, "image_quality": 70, "start_frame": 0, "stop_frame": 5,
+                     "frame_filter": "step=2", "chunk_type": "imageset", "storage_method": "cache",
+                     "storage": "local", "sorting_method": "lexicographical", "deleted_frames": []},
+            "jobs": [{"start_frame": 0, "stop_frame": 1, "status": "annotation", "type": "annotation"},
+                     {"start_frame": 2, "stop_frame": 2, "status": "completed", "type": "annotation"}]}
+    per_job = [{"version": 0, "tags": [], "tracks": [], "shapes": [
+                   {"type": "rectangle", "occluded": False, "outside": False, "z_order": 0, "rotation": 0.0,
+                    "points": [1.0, 1.0, 8.0, 8.0], "frame": 1, "group": 0, "source": "manual", "label": "cat",
+                    "attributes": [{"name": "fluffy", "value": "true"}], "elements": []}]},
+               {"version": 0, "tags": [{"frame": 2, "label": "cat", "group": 0, "source": "manual",
+                                        "attributes": []}], "shapes": [], "tracks": []}]
+    meta.update(overrides.pop("meta", {}))
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("task.json", json.dumps(meta))
+        z.writestr("annotations.json", json.dumps(overrides.pop("annotations", per_job)))
+        lines = [{"version": "1.1"}, {"type": "images"}]
+        for i in range(6):
+            z.writestr(f"data/sub/frame_{i}.png", _png(i))
+            lines.append({"name": f"sub/frame_{i}", "extension": ".png", "width": 40, "height": 30,
+                          "meta": {"related_images": []}})
+        z.writestr("data/manifest.jsonl", "\n".join(json.dumps(l, separators=(",", ":")) for l in lines))
+        for name, body in overrides.pop("extra", {}).items():
+            z.writestr(name, body)
+
+
+def test_restore_a_backup_made_by_cvat(sdk, tmp_path):
+    archive = tmp_path / "cvat.zip"
+    _cvat_backup(archive)
+    task = sdk.tasks.create_from_backup(archive)
+    assert task.size == 3, "frames 0, 2, 4 of 6 (step=2)"
+    assert [f.name for f in task.get_meta().frames] == ["sub/frame_0.png", "sub/frame_2.png", "sub/frame_4.png"]
+    jobs = sorted(task.get_jobs(), key=lambda j: j.start_frame)
+    assert [(j.start_frame, j.stop_frame, j.state) for j in jobs] == [(0, 1, "new"), (2, 2, "completed")]
+    ann = task.get_annotations()
+    assert [(s.frame, s.points, s.attributes[0].value) for s in ann.shapes] == [(1, [1.0, 1.0, 8.0, 8.0], "true")]
+    assert [t.frame for t in ann.tags] == [2]
+
+
+@pytest.mark.parametrize("case,message", [
+    ("garbage", "not a zip"), ("zip_slip", "zip slip"), ("no_task_json", "task.json"),
+    ("wrong_version", "version"), ("unknown_label", "dog"), ("job_mismatch", "jobs"),
+    ("annotations_count", "one entry per job")])
+def test_bad_backups_fail_and_leave_nothing(sdk, stack, admin_session, tmp_path, case, message):
+    archive = tmp_path / f"{case}.zip"
+    if case == "garbage":
+        archive.write_bytes(b"not a zip at all")
+    elif case == "zip_slip":
+        _cvat_backup(archive, extra={"../../evil.txt": "x"})
+    elif case == "no_task_json":
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("annotations.json", "[]")
+    elif case == "wrong_version":
+        _cvat_backup(archive, meta={"version": "9.9"})
+    elif case == "unknown_label":
+        _cvat_backup(archive, annotations=[{"shapes": [{"type": "rectangle", "points": [0, 0, 1, 1], "frame": 0,
+                                                        "label": "dog", "attributes": []}]}, {}])
+    elif case == "job_mismatch":
+        _cvat_backup(archive, meta={"jobs": [{"start_frame": 0, "stop_frame": 0, "status": "annotation"},
+                                             {"start_frame": 1, "stop_frame": 2, "status": "annotation"}]})
+    elif case == "annotations_count":
+        _cvat_backup(archive, annotations=[{}])
+    tasks_before = admin_session.get(f"{stack.url}/api/tasks?page_size=all").json()["count"]
+    with pytest.raises(BackgroundRequestException) as failure:
+        sdk.tasks.create_from_backup(archive)
+    assert message in str(failure.value).lower()
+    assert admin_session.get(f"{stack.url}/api/tasks?page_size=all").json()["count"] == tasks_before
+    assert not (stack.tmp / "evil.txt").exists() and not (stack.storage / "evil.txt").exists()
+    failed = admin_session.get(f"{stack.url}/api/requests?action=import&status=failed").json()["results"][0]
+    assert failed["message"] and "Traceback" not in failed["message"]

@@ -1,0 +1,409 @@
+"""Task and project backups in CVAT's archive layout, as plain functions (the
+Celery tasks in workers.backup_tasks are thin wrappers).
+
+A task backup holds task.json (definition, data settings, jobs), one
+annotations.json entry per job (label and attribute names instead of ids),
+and data/ with the task's original media plus data/manifest.jsonl. A project
+backup holds project.json and one task_<k>/ folder per task with data.
+Restoring creates everything anew for the restoring user; any problem removes
+what was created, so a bad archive leaves nothing behind.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import orjson
+
+from domain import annotations, jobs as job_ops, labels as label_ops, projects, task_data, tasks
+from domain.errors import Invalid, NotFound
+from domain.task_data import TaskFiles, write_json
+from workers import safe_archive
+from workers.media import build
+
+VERSION = "1.0"
+_STATUS_TO_JOB = {"annotation": ("annotation", "new"), "validation": ("validation", "new"),
+                  "completed": ("acceptance", "completed")}
+_OBJECT_KEYS = ("type", "occluded", "outside", "z_order", "points", "rotation", "frame", "group", "source",
+                "keyframe")
+
+
+class BackupError(Invalid):
+    """A backup that cannot be restored; the message says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+
+
+# -- labels ---------------------------------------------------------------------------------
+def _label_entry(store, label: dict) -> dict:
+    def attrs(doc):
+        return [{"name": a["name"], "mutable": a["mutable"], "input_type": a["input_type"],
+                 "default_value": a["default_value"], "values": a["values"]} for a in doc["attributes"]]
+    subs = label_ops.sublabels_of(store, label["id"])
+    entry = {"name": label["name"], "color": label["color"], "type": label["type"], "attributes": attrs(label),
+             "sublabels": [{"name": s["name"], "color": s["color"], "type": s["type"], "attributes": attrs(s)}
+                           for s in subs]}
+    if label["type"] == "skeleton":
+        svg = label.get("svg") or ""
+        for sub in subs:
+            svg = svg.replace(f'data-label-id="{sub["id"]}"', f'data-label-name="{sub["name"]}"')
+        entry["svg"] = svg
+    return entry
+
+
+def _label_specs(entries) -> list[dict]:
+    """task.json / project.json labels → label specs for domain.labels (validated there)."""
+    if not isinstance(entries, list):
+        raise BackupError("The backup's labels must be a list")
+    specs = []
+    for e in entries:
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+            raise BackupError("Every label in the backup needs a name")
+        spec = {k: e[k] for k in ("name", "color", "type", "svg") if e.get(k) is not None}
+        spec["attributes"] = [_attribute_spec(a) for a in e.get("attributes") or []]
+        spec["sublabels"] = [{"name": s["name"], "color": s.get("color"), "type": s.get("type") or "points",
+                              "attributes": [_attribute_spec(a) for a in s.get("attributes") or []]}
+                             for s in e.get("sublabels") or []]
+        specs.append(spec)
+    return specs
+
+
+def _attribute_spec(a) -> dict:
+    if not isinstance(a, dict) or not {"name", "input_type"} <= set(a):
+        raise BackupError("Every attribute in the backup needs a name and an input_type")
+    return {"name": a["name"], "mutable": bool(a.get("mutable", False)), "input_type": a["input_type"],
+            "values": [str(v) for v in a.get("values") or []], "default_value": a.get("default_value")}
+
+
+class _LabelNames:
+    """Label and attribute names ↔ ids for one task's labels."""
+
+    def __init__(self, store, task: dict):
+        owner = {"project_id": task["project_id"]} if task.get("project_id") is not None else {"task_id": task["id"]}
+        self.labels = {l["id"]: l for l in label_ops.owner_labels(store, **owner)}
+        self.top = {l["name"]: l for l in self.labels.values() if l.get("parent_id") is None}
+        self.subs = {(l["parent_id"], l["name"]): l for l in self.labels.values() if l.get("parent_id") is not None}
+
+    def to_names(self, obj: dict) -> dict:
+        label = self.labels[obj["label_id"]]
+        spec = {a["id"]: a["name"] for a in label["attributes"]}
+        out = {k: obj[k] for k in _OBJECT_KEYS if k in obj}
+        out["label"] = label["name"]
+        out["attributes"] = [{"name": spec[a["spec_id"]], "value": a["value"]}
+                             for a in obj.get("attributes", []) if a["spec_id"] in spec]
+        if "shapes" in obj:
+            out["shapes"] = [self._shape_names(s, spec) for s in obj["shapes"]]
+        if "elements" in obj:
+            out["elements"] = [self.to_names(e) for e in obj["elements"]]
+        return out
+
+    @staticmethod
+    def _shape_names(shape: dict, spec: dict) -> dict:
+        out = {k: shape[k] for k in _OBJECT_KEYS if k in shape}
+        out["attributes"] = [{"name": spec[a["spec_id"]], "value": a["value"]}
+                             for a in shape.get("attributes", []) if a["spec_id"] in spec]
+        return out
+
+    def to_ids(self, obj: dict, parent: dict | None = None) -> dict:
+        name = obj.get("label")
+        label = self.subs.get((parent["id"], name)) if parent else self.top.get(name)
+        if label is None:
+            raise BackupError(f"annotations.json uses the label '{name}' that task.json does not define")
+        spec = {a["name"]: a["id"] for a in label["attributes"]}
+        out = {k: obj[k] for k in _OBJECT_KEYS if k in obj}
+        out["label_id"] = label["id"]
+        out["attributes"] = self._attr_ids(obj, spec, name)
+        if "shapes" in obj:
+            out["shapes"] = [dict({k: s[k] for k in _OBJECT_KEYS if k in s},
+                                  attributes=self._attr_ids(s, spec, name)) for s in obj["shapes"]]
+        if "elements" in obj:
+            out["elements"] = [self.to_ids(e, label) for e in obj["elements"]]
+        return out
+
+    @staticmethod
+    def _attr_ids(obj: dict, spec: dict, label: str) -> list[dict]:
+        out = []
+        for a in obj.get("attributes") or []:
+            if a.get("name") not in spec:
+                raise BackupError(f"annotations.json uses the attribute '{a.get('name')}' unknown to label '{label}'")
+            out.append({"spec_id": spec[a["name"]], "value": str(a.get("value", ""))})
+        return out
+
+
+# -- export -----------------------------------------------------------------------------------
+def _manifest(frames: list[dict], data: dict, video_path: Path | None) -> bytes:
+    lines = [{"version": "1.1"}]
+    if video_path is not None:
+        lines.append({"type": "video"})
+        lines.append({"properties": {"name": video_path.name, "resolution": [frames[0]["width"], frames[0]["height"]],
+                                     "length": data["size"]}})
+        lines.append({"number": 0, "pts": 0})
+    else:
+        lines.append({"type": "images"})
+        for f in frames:
+            stem, ext = os.path.splitext(f["name"])
+            lines.append({"name": stem, "extension": ext, "width": f["width"], "height": f["height"],
+                          "meta": {"related_images": []}})
+    return b"\n".join(orjson.dumps(line) for line in lines) + b"\n"
+
+
+def _job_status(job: dict) -> str:
+    return tasks.job_status(job)
+
+
+def write_task(store, layout, task: dict, zf: zipfile.ZipFile, prefix: str = "") -> None:
+    """Adds one task's backup (task.json, annotations.json, data/) to an open zip."""
+    data = task.get("data")
+    if not data:
+        raise Invalid(f"Task {task['id']} has no data; only tasks with data can be backed up.")
+    jobs = sorted((j for j in store.scan("jobs") if j["task_id"] == task["id"]), key=lambda j: j["id"])
+    names = _LabelNames(store, task)
+    frames = task_data.frames_meta(layout, task)
+    video_path = Path(data["video_path"]) if data.get("media") == "video" else None
+    task_json = {
+        "name": task["name"], "bug_tracker": task.get("bug_tracker", ""), "status": tasks.task_status(jobs),
+        "subset": task.get("subset", ""),
+        "labels": [] if task.get("project_id") is not None else
+        [_label_entry(store, l) for l in names.labels.values() if l.get("parent_id") is None],
+        "version": VERSION,
+        "data": {"chunk_size": data["chunk_size"], "image_quality": data["image_quality"],
+                 # Images keep only the selected frames, so the restored range is all of them.
+                 "start_frame": data["start_frame"] if video_path else 0,
+                 "stop_frame": data["stop_frame"] if video_path else data["size"] - 1,
+                 "chunk_type": data["compressed_chunk_type"], "storage_method": data.get("storage_method", "cache"),
+                 "storage": "local", "sorting_method": data.get("sorting_method", "lexicographical"),
+                 "deleted_frames": task_data.deleted_frames(layout, task["id"])},
+        "jobs": [{"start_frame": j["start_frame"], "stop_frame": j["stop_frame"], "status": _job_status(j),
+                  "type": j.get("type", "annotation")} for j in jobs],
+    }
+    if video_path and data.get("frame_filter"):
+        task_json["data"]["frame_filter"] = data["frame_filter"]
+    zf.writestr(prefix + "task.json", orjson.dumps(task_json))
+    per_job = []
+    for job in jobs:
+        view = annotations.read_data(annotations.job_scope(store, job["id"]))
+        per_job.append({"version": 0, **{kind: [names.to_names(o) for o in view[kind]]
+                                         for kind in ("tags", "shapes", "tracks")}})
+    zf.writestr(prefix + "annotations.json", orjson.dumps(per_job))
+    if video_path is not None:
+        zf.write(video_path, prefix + "data/" + video_path.name)
+    else:
+        for number, frame in enumerate(frames):
+            body, _ = task_data.frame_bytes(layout, task, number, "original")
+            zf.writestr(prefix + "data/" + frame["name"], body)
+    zf.writestr(prefix + "data/manifest.jsonl", _manifest(frames, data, video_path))
+
+
+def export_task(store, layout, task_id: int, path: Path) -> None:
+    task = store.peek("tasks", task_id)
+    if task is None:
+        raise NotFound("The task no longer exists.")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        write_task(store, layout, task, zf)
+
+
+def export_project(store, layout, project_id: int, path: Path) -> None:
+    project = store.peek("projects", project_id)
+    if project is None:
+        raise NotFound("The project no longer exists.")
+    project_tasks = [t for t in store.scan("tasks") if t.get("project_id") == project_id and t.get("data")]
+    labels = [l for l in label_ops.owner_labels(store, project_id=project_id, top_level_only=True)]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr("project.json", orjson.dumps({
+            "name": project["name"], "bug_tracker": project.get("bug_tracker", ""),
+            "status": tasks.project_status(store, project_id),
+            "labels": [_label_entry(store, l) for l in labels], "version": VERSION}))
+        for k, task in enumerate(project_tasks):
+            write_task(store, layout, task, zf, prefix=f"task_{k}/")
+
+
+# -- restore ---------------------------------------------------------------------------------
+def _read_json(path: Path, what: str):
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise BackupError(f"The backup has no {what}") from None
+    except orjson.JSONDecodeError:
+        raise BackupError(f"{what} in the backup is not valid JSON") from None
+
+
+def _data_files(folder: Path) -> tuple[list[str], Path | None]:
+    """Media names under data/ (relative, in manifest order when there is one) and the manifest."""
+    if not folder.is_dir():
+        raise BackupError("The backup has no data/ folder")
+    manifest = folder / "manifest.jsonl"
+    files = sorted(str(PurePosixPath(p.relative_to(folder).as_posix())) for p in folder.rglob("*")
+                   if p.is_file() and p.name not in ("manifest.jsonl", "index.json"))
+    if not files:
+        raise BackupError("The backup's data/ folder holds no media")
+    return files, manifest if manifest.exists() else None
+
+
+def _manifest_names(manifest: Path) -> list[str]:
+    names = []
+    for line in manifest.read_bytes().splitlines():
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise BackupError("data/manifest.jsonl is not valid JSON lines") from None
+        if isinstance(item, dict) and "name" in item:
+            names.append(item["name"] + item.get("extension", ""))
+    return names
+
+
+def _check_task_json(meta) -> dict:
+    if not isinstance(meta, dict):
+        raise BackupError("task.json must be a JSON object")
+    if meta.get("version") != VERSION:
+        raise BackupError(f"Unsupported backup version {meta.get('version')!r} (expected \"1.0\")")
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise BackupError("task.json has no task name")
+    if not isinstance(meta.get("data"), dict):
+        raise BackupError("task.json has no data section")
+    jobs = meta.get("jobs")
+    if not isinstance(jobs, list) or not jobs or not all(
+            isinstance(j, dict) and isinstance(j.get("start_frame"), int) and isinstance(j.get("stop_frame"), int)
+            for j in jobs):
+        raise BackupError("task.json must list the task's jobs with start_frame and stop_frame")
+    return meta
+
+
+def _segmenting(jobs: list[dict]) -> tuple[int, int]:
+    """segment_size and overlap as CVAT derives them from the stored jobs."""
+    work = [j for j in jobs if j.get("type", "annotation") == "annotation"] or jobs
+    seg = work[0]["stop_frame"] - work[0]["start_frame"] + 1
+    overlap = work[0]["stop_frame"] - work[1]["start_frame"] + 1 if len(work) > 1 else 0
+    return seg, max(0, overlap)
+
+
+def restore_task(store, layout, settings, owner: dict, folder: Path, report, project_id=None,
+                 org_id=None) -> dict:
+    """Creates a task from an extracted task backup folder; returns the task."""
+    meta = _check_task_json(_read_json(folder / "task.json", "task.json"))
+    per_job = _read_json(folder / "annotations.json", "annotations.json")
+    if not isinstance(per_job, list) or len(per_job) != len(meta["jobs"]):
+        raise BackupError("annotations.json must hold one entry per job listed in task.json")
+    media, manifest = _data_files(folder / "data")
+    seg, overlap = _segmenting(meta["jobs"])
+    spec = {"name": meta["name"], "bug_tracker": meta.get("bug_tracker") or "", "subset": meta.get("subset") or "",
+            "segment_size": seg, "overlap": overlap, "project_id": project_id}
+    if project_id is None:
+        spec["labels"] = _label_specs(meta.get("labels") or [])
+    org = {"id": org_id} if org_id is not None and project_id is None else None
+    task = tasks.create_task(store, owner, spec, lambda p: True, org)
+    try:
+        _restore_data(store, layout, settings, task, meta, folder / "data", media, manifest, report)
+        task = store.peek("tasks", task["id"])
+        _restore_jobs_and_annotations(store, task, meta, per_job)
+        return store.peek("tasks", task["id"])
+    except BaseException:
+        try:
+            tasks.delete_task(store, layout, task["id"])
+        except NotFound:
+            pass
+        raise
+
+
+def _restore_data(store, layout, settings, task, meta, data_dir: Path, media, manifest, report) -> None:
+    d = meta["data"]
+    files = TaskFiles(layout, task["id"])
+    files.upload.mkdir(parents=True, exist_ok=True)
+    ordered = media
+    sorting = d.get("sorting_method") or "lexicographical"
+    if manifest is not None and sorting in ("predefined", "random"):
+        listed = [n for n in _manifest_names(manifest) if n in set(media)]
+        ordered = listed + [n for n in media if n not in set(listed)]
+        sorting = "predefined"
+    for name in ordered:
+        target = files.upload / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(data_dir / name, target)
+    write_json(files.upload_order, ordered)
+    body = {"image_quality": d.get("image_quality", 70), "chunk_size": d.get("chunk_size"),
+            "start_frame": d.get("start_frame", 0), "stop_frame": d.get("stop_frame"),
+            "frame_filter": d.get("frame_filter") or "", "sorting_method": sorting,
+            "use_zip_chunks": d.get("chunk_type") == "imageset",
+            "storage_method": d.get("storage_method") if d.get("storage_method") in ("cache", "file_system")
+            else "file_system",
+            "upload_file_order": ordered if sorting == "predefined" else None}
+    try:
+        params = task_data.data_request.parse(body)
+    except Invalid as e:
+        raise BackupError(f"task.json has invalid data settings: {e.detail}") from None
+    write_json(files.pending, {**params, "client_files": ordered})
+    from workers.data_tasks import limits
+    build.build(store, layout, settings, task["id"],
+                lambda progress=None, message=None: report(0.1 + 0.7 * (progress or 0), message),
+                limits(settings))
+    deleted = d.get("deleted_frames") or []
+    if deleted:
+        task_data.set_deleted_frames(store, layout, store.peek("tasks", task["id"]), deleted)
+
+
+def _restore_jobs_and_annotations(store, task, meta, per_job) -> None:
+    jobs = sorted((j for j in store.scan("jobs") if j["task_id"] == task["id"]), key=lambda j: j["id"])
+    stored = [j for j in meta["jobs"] if j.get("type", "annotation") == "annotation"]
+    if [(j["start_frame"], j["stop_frame"]) for j in jobs] != [(j["start_frame"], j["stop_frame"]) for j in stored]:
+        raise BackupError("The jobs in task.json do not match the task's frames and segment size")
+    names = _LabelNames(store, task)
+    for job, saved, objects in zip(jobs, stored, per_job):
+        if not isinstance(objects, dict):
+            raise BackupError("Every annotations.json entry must be an object with tags, shapes and tracks")
+        payload = {kind: [names.to_ids(o) for o in objects.get(kind) or []] for kind in ("tags", "shapes", "tracks")}
+        if any(payload.values()):
+            annotations.put(annotations.job_scope(store, job["id"]), payload)
+        stage, state = _STATUS_TO_JOB.get(saved.get("status"), ("annotation", "new"))
+        if (stage, state) != ("annotation", "new"):
+            job_ops.update_job(store, job["id"], {"stage": stage, "state": state})
+
+
+def _extract(settings, archive: Path) -> Path:
+    dest = Path(tempfile.mkdtemp(prefix="restore-", dir=archive.parent))
+    try:
+        safe_archive.extract(archive, dest / "x", max_members=settings.archive_max_members,
+                             max_bytes=settings.archive_max_bytes, label=archive.name)
+    except safe_archive.ArchiveError as e:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise BackupError(str(e)) from None
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise BackupError(f"{archive.name} is not a readable zip archive ({e})") from None
+    return dest / "x"
+
+
+def restore_task_archive(store, layout, settings, owner: dict, archive: Path, report, org_id=None) -> int:
+    folder = _extract(settings, archive)
+    try:
+        report(0.05, "Restoring the task")
+        return restore_task(store, layout, settings, owner, folder, report, org_id=org_id)["id"]
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def restore_project_archive(store, layout, settings, owner: dict, archive: Path, report, org_id=None) -> int:
+    folder = _extract(settings, archive)
+    try:
+        meta = _read_json(folder / "project.json", "project.json")
+        if not isinstance(meta, dict) or meta.get("version") != VERSION or not meta.get("name"):
+            raise BackupError("project.json must be an object with a name and version \"1.0\"")
+        org = {"id": org_id} if org_id is not None else None
+        project = projects.create_project(store, owner, {"name": meta["name"], "bug_tracker": meta.get("bug_tracker"),
+                                                         "labels": _label_specs(meta.get("labels") or [])}, org)
+        try:
+            folders = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith("task_")),
+                             key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 1 << 30)
+            for k, task_folder in enumerate(folders):
+                report(0.05 + 0.9 * k / max(1, len(folders)), f"Restoring task {k + 1} of {len(folders)}")
+                restore_task(store, layout, settings, owner, task_folder, lambda p=None, m=None: None,
+                             project_id=project["id"])
+            return project["id"]
+        except BaseException:
+            projects.delete_project(store, layout, project["id"])
+            raise
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
