@@ -139,3 +139,18 @@ def stage_upload(layout, name: str) -> Path:
 
 def drop_upload(path: Path) -> None:
     shutil.rmtree(Path(path).parent, ignore_errors=True)
+
+
+def purge(layout, ttl: int) -> int:
+    """Expired archives plus staged uploads older than a day (their request is long gone)."""
+    removed = Archives(layout, ttl).cleanup()
+    root = Path(layout.imports)
+    now = time.time()
+    for folder in root.iterdir() if root.exists() else []:
+        try:
+            if now - folder.stat().st_mtime > 24 * 3600:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed

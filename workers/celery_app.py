@@ -49,6 +49,7 @@ def make_celery(settings: settings_module.Settings) -> Celery:
         beat_schedule={
             "purge-expired-credentials": {"task": "workers.maintenance.purge_expired_credentials",
                                           "schedule": 3600.0},
+            "purge-expired-files": {"task": "workers.maintenance.purge_expired_files", "schedule": 3600.0},
         },
         beat_schedule_filename=str(settings.storage_dir / "celerybeat-schedule"),
     )
