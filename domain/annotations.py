@@ -371,7 +371,7 @@ def _view(scope: Scope, kind: str, obj: dict):
 
 def put(scope: Scope, payload, if_match: str | None = None) -> bytes:
     """Replace all annotations of the task (or of the job's frames)."""
-    with scope.files.lock():
+    with bulk(), scope.files.lock():
         data = chk.check(payload, scope.rules(), chk.IDS_ABSENT)
         if scope.whole_task:
             meta = scope.files.meta()
@@ -457,7 +457,7 @@ def patch(scope: Scope, action: str, payload, if_match: str | None = None) -> di
     """PATCH ?action=create|update|delete; returns LabeledData of the affected objects."""
     if action not in ACTIONS:
         raise Invalid(["Please specify a correct 'action' for the request"])
-    with scope.files.lock():
+    with bulk(), scope.files.lock():
         rules = scope.rules()
         if action == "create":
             data = chk.check(payload, rules, chk.IDS_ABSENT)
