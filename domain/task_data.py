@@ -33,6 +33,7 @@ class TaskFiles:
 
     upload = property(lambda self: self.root / "upload")
     upload_order = property(lambda self: self.root / "upload.json")
+    upload_cache = property(lambda self: self.root / "upload-cache")
     pending = property(lambda self: self.root / "pending.json")
     build = property(lambda self: self.root / "build")
     data = property(lambda self: self.root / "data")
@@ -94,6 +95,7 @@ def begin_upload(store, layout, task_id: int) -> None:
     files.root.mkdir(parents=True, exist_ok=True)
     with files.lock:
         shutil.rmtree(files.upload, ignore_errors=True)
+        shutil.rmtree(files.upload_cache, ignore_errors=True)
         files.upload_order.unlink(missing_ok=True)
 
 

@@ -138,3 +138,25 @@ def test_video_split_between_processes(tmp_path):
     with pytest.raises(MediaError, match="junk.mp4"):
         (tmp_path / "junk.mp4").write_bytes(b"not a video")
         list(video.jpeg_frames(tmp_path / "junk.mp4", "junk.mp4", 70))
+
+
+def test_precompress_cache_matches_direct_processing(tmp_path):
+    from workers.media import precompress
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    Image.new("RGB", (30, 10), (0, 200, 0)).save(upload / "plain.png")
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    Image.new("RGB", (30, 10), (200, 0, 0)).save(upload / "turned.jpg", exif=exif.tobytes())
+    (upload / "bad.jpg").write_bytes(b"junk")
+    assert precompress.precompress(upload, tmp_path / "cache", ["plain.png", "turned.jpg", "bad.jpg"], 80, False) == 2
+    cache = precompress.FrameCache(tmp_path / "cache", 80, False)
+    for name in ("plain.png", "turned.jpg"):
+        direct = images.process(upload / name, name, 80)
+        cached = cache.get(name, upload / name)
+        assert (cached.width, cached.height, cached.original_ext) == (direct.width, direct.height, direct.original_ext)
+        assert cached.compressed == direct.compressed and cached.original == direct.original
+    assert cache.get("bad.jpg", upload / "bad.jpg") is None and not cache.claimed("bad.jpg")
+    assert precompress.FrameCache(tmp_path / "cache", 70, False).get("plain.png", upload / "plain.png") is None
+    calls = []
+    assert cache.frame("bad.jpg", upload / "bad.jpg", lambda: calls.append(1) or "computed") == "computed"

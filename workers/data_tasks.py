@@ -5,10 +5,11 @@ from domain.task_data import TaskFiles
 from storage.documents import TinyDBStore
 from storage.layout import Layout
 from workers.celery_app import celery
-from workers.media import build, images
+from workers.media import build, images, precompress
 from workers.requests_runtime import run_request
 
 CREATE_TASK_DATA = "workers.data_tasks.create_task_data"
+PRECOMPRESS = "workers.data_tasks.precompress_uploads"
 
 
 def limits(settings) -> build.Limits:
@@ -33,3 +34,16 @@ def create_task_data(request_id: int, task_id: int):
     settings = celery.conf.settings
     layout = Layout(settings.storage_dir)
     create_task_data_now(TinyDBStore(layout.db), layout, settings, request_id, task_id)
+
+
+def precompress_now(layout, settings, task_id: int, names: list[str], quality: int) -> int:
+    images.set_pixel_limit(settings.image_max_pixels)
+    files = TaskFiles(layout, task_id)
+    return precompress.precompress(files.upload, files.upload_cache, names, quality, bool(settings.jpeg_optimize))
+
+
+@celery.task(name=PRECOMPRESS, ignore_result=True)
+def precompress_uploads(task_id: int, names: list[str], quality: int):
+    """Encode frames of an upload batch while the next batch arrives (optional work)."""
+    settings = celery.conf.settings
+    precompress_now(Layout(settings.storage_dir), settings, task_id, names, quality)

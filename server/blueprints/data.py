@@ -47,13 +47,34 @@ def _body() -> dict:
     return lists
 
 
-def _save_client_files(task_id: int) -> int:
+PRECOMPRESS = "workers.data_tasks.precompress_uploads"
+PRECOMPRESS_BATCH = 8
+
+
+def _precompress(task_id: int, names: list[str]) -> None:
+    """Queue encoding of this batch's images while the client sends the next one
+    (the quality comes with every Upload-Multiple). Best effort: the build does
+    whatever is not done."""
+    try:
+        quality = int(request.form.get("image_quality", ""))
+    except ValueError:
+        return
+    if not 0 <= quality <= 100:
+        return
+    from workers import dispatch
+    try:
+        for i in range(0, len(names), PRECOMPRESS_BATCH):
+            dispatch.send(services().settings, PRECOMPRESS, [task_id, names[i:i + PRECOMPRESS_BATCH], quality])
+    except Exception:
+        pass
+
+
+def _save_client_files(task_id: int) -> list[str]:
     layout = services().layout
     names = sorted((k for k in request.files if k.startswith("client_files")),
                    key=lambda k: int(k[13:-1]) if k[13:-1].isdigit() else 1 << 30)
     items = [(storage.filename or "", storage.save) for key in names for storage in request.files.getlist(key)]
-    task_data.add_uploads(layout, task_id, items)
-    return len(items)
+    return task_data.add_uploads(layout, task_id, items)
 
 
 @blp.route("/tasks/<int:task_id>/data", methods=["POST", "OPTIONS"], strict_slashes=False)
@@ -81,7 +102,7 @@ def upload_data(task_id):
         return Response(status=202)
     if multiple and not finish:
         task_data_attachable(task_id)
-        _save_client_files(task_id)
+        _precompress(task_id, _save_client_files(task_id))
         return Response(status=200)
     if not finish and not start:
         # one-shot: a fresh upload of whatever files this request carries

@@ -26,7 +26,7 @@ import orjson
 
 from domain import clock, jobs as job_ops, share
 from domain.task_data import TaskFiles, read_json, write_json
-from workers.media import archives, chunks, images, video
+from workers.media import archives, chunks, images, precompress, video
 from workers.media.images import MediaError
 
 
@@ -208,10 +208,18 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
     quality = params["image_quality"]
     frames_meta = []
     preview = None
+    cache = precompress.FrameCache(files.upload_cache, quality, limits.jpeg_optimize)
+
+    def frame(s: Source):
+        compute = lambda: images.process(s.path, s.name, quality, limits.jpeg_optimize)  # noqa: E731
+        if s.path.parent == files.upload:
+            return cache.frame(s.name, s.path, compute)
+        return compute()
+
     with ThreadPoolExecutor(max(1, limits.threads)) as pool:
         for number, first in enumerate(range(0, len(sources), chunk_size)):
             part = sources[first:first + chunk_size]
-            done = list(pool.map(lambda s: images.process(s.path, s.name, quality, limits.jpeg_optimize), part))
+            done = list(pool.map(frame, part))
             chunks.write_zip(files.chunk("compressed", number, "zip", base), [(f.compressed, "jpeg") for f in done])
             chunks.write_zip(files.chunk("original", number, "zip", base),
                              [(f.original, f.original_ext) for f in done])
@@ -378,6 +386,7 @@ def _commit(store, files: TaskFiles, summary: dict, params) -> dict:
         task.update(data=summary, segment_size=seg, overlap=ov, updated_date=clock.now())
         store.replace("tasks", task)
     shutil.rmtree(files.upload, ignore_errors=True)
+    shutil.rmtree(files.upload_cache, ignore_errors=True)
     files.upload_order.unlink(missing_ok=True)
     return summary
 
@@ -386,5 +395,6 @@ def discard(files: TaskFiles) -> None:
     """After a failure: the task takes data again from a clean state."""
     shutil.rmtree(files.build, ignore_errors=True)
     shutil.rmtree(files.upload, ignore_errors=True)
+    shutil.rmtree(files.upload_cache, ignore_errors=True)
     files.upload_order.unlink(missing_ok=True)
     files.pending.unlink(missing_ok=True)

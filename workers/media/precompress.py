@@ -1,0 +1,106 @@
+"""Compressing uploaded images while the rest of the upload is still arriving.
+
+The SDK uploads in ~100 MiB Upload-Multiple requests and sends image_quality
+with each, so the worker can encode the compressed frames of one batch while
+the next batch is on the wire; the final build then only assembles chunks.
+Results are cached per (file name, quality, optimize) next to the uploads; a
+claim file marks an image being encoded so the build waits for it instead of
+encoding it twice. The cache is an optimisation only: anything missing or
+failed is simply done (and reported) by the build."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import orjson
+
+from workers.media import images
+from workers.media.images import Frame, MediaError
+
+CLAIM_TTL = 120.0
+
+
+class FrameCache:
+    def __init__(self, directory: Path, quality: int, optimize: bool):
+        self.dir = Path(directory)
+        self.key = f"q{quality}{'o' if optimize else ''}"
+        self.quality, self.optimize = quality, optimize
+
+    def _path(self, name: str, kind: str) -> Path:
+        return self.dir / f"{name}.{self.key}.{kind}"
+
+    def get(self, name: str, source: Path) -> Frame | None:
+        try:
+            meta = orjson.loads(self._path(name, "json").read_bytes())
+            compressed = self._path(name, "jpeg").read_bytes()
+            original = self._path(name, "orig").read_bytes() if meta["reencoded"] else source.read_bytes()
+        except (FileNotFoundError, orjson.JSONDecodeError, KeyError):
+            return None
+        return Frame(meta["width"], meta["height"], compressed, original, meta["ext"])
+
+    def put(self, name: str, source: Path, frame: Frame) -> None:
+        reencoded = frame.original_ext != (source.suffix.lower().lstrip(".") or "bin")
+        self._path(name, "jpeg").write_bytes(frame.compressed)
+        if reencoded:
+            self._path(name, "orig").write_bytes(frame.original)
+        tmp = self._path(name, "json.tmp")
+        tmp.write_bytes(orjson.dumps({"width": frame.width, "height": frame.height, "ext": frame.original_ext,
+                                      "reencoded": reencoded}))
+        os.replace(tmp, self._path(name, "json"))
+
+    def claim(self, name: str) -> bool:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self._path(name, "claim"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return True
+        except FileExistsError:
+            return False
+        except OSError:
+            return False
+
+    def release(self, name: str) -> None:
+        self._path(name, "claim").unlink(missing_ok=True)
+
+    def claimed(self, name: str) -> bool:
+        try:
+            return time.time() - self._path(name, "claim").stat().st_mtime < CLAIM_TTL
+        except FileNotFoundError:
+            return False
+
+    def wait(self, name: str, source: Path, timeout: float = CLAIM_TTL) -> Frame | None:
+        """The cached frame once the claim holder is done (None if it gave up)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            frame = self.get(name, source)
+            if frame is not None or not self.claimed(name):
+                return frame or self.get(name, source)
+            time.sleep(0.01)
+        return None
+
+    def frame(self, name: str, source: Path, compute) -> Frame:
+        """Cached, awaited, or computed here (and cached for nobody: the build
+        is the last user)."""
+        frame = self.get(name, source)
+        if frame is None and self.claimed(name):
+            frame = self.wait(name, source)
+        return frame if frame is not None else compute()
+
+
+def precompress(upload_dir: Path, cache_dir: Path, names: list[str], quality: int, optimize: bool) -> int:
+    """Encode the compressed frames of uploaded `names`; returns how many."""
+    cache = FrameCache(cache_dir, quality, optimize)
+    done = 0
+    for name in names:
+        source = upload_dir / name
+        if not images.is_image(name) or not source.is_file() or not cache.claim(name):
+            continue
+        try:
+            if cache.get(name, source) is None:
+                cache.put(name, source, images.process(source, name, quality, optimize))
+                done += 1
+        except (MediaError, OSError):
+            pass  # the build reports it
+        finally:
+            cache.release(name)
+    return done
