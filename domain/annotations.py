@@ -63,13 +63,11 @@ class Scope:
     def __init__(self, store, task: dict, job: dict | None):
         from domain import tasks as task_ops   # tasks imports labels; keep imports one-way at load
         data = task.get("data") or {}
-        if not data.get("size"):
-            raise Invalid(["The task has no data yet: annotations need its frames."])
         self.store = store
         self.task = task
         self.task_id = task["id"]
         self.job = job
-        self.size = data["size"]
+        self.size = data.get("size") or 0
         self.jobs = [j for j in task_ops.jobs_by_task(store).get(task["id"], [])
                      if j.get("type", "annotation") == "annotation"]
         if job is None:
@@ -77,6 +75,11 @@ class Scope:
         else:
             self.first, self.last = job["start_frame"], job["stop_frame"]
         self.files = TaskFiles(Layout.of_store(store).annotations_dir(task["id"]))
+
+    def require_frames(self) -> "Scope":
+        if self.size <= 0:
+            raise Invalid(["The task has no data yet: annotations need its frames."])
+        return self
 
     @property
     def whole_task(self) -> bool:
@@ -302,6 +305,7 @@ def _labeled_data(version: int, objects: dict) -> dict:
 # -- reads -----------------------------------------------------------------------------
 def read(scope: Scope) -> tuple[str, bytes]:
     """(ETag, serialized LabeledData) of the task or the job."""
+    scope.require_frames()
     if scope.whole_task:
         meta, body = scope.files.body()
         return scope.etag(meta), body
@@ -371,6 +375,7 @@ def _view(scope: Scope, kind: str, obj: dict):
 
 def put(scope: Scope, payload, if_match: str | None = None) -> bytes:
     """Replace all annotations of the task (or of the job's frames)."""
+    scope.require_frames()
     with bulk(), scope.files.lock():
         data = chk.check(payload, scope.rules(), chk.IDS_ABSENT)
         if scope.whole_task:
@@ -457,6 +462,7 @@ def patch(scope: Scope, action: str, payload, if_match: str | None = None) -> di
     """PATCH ?action=create|update|delete; returns LabeledData of the affected objects."""
     if action not in ACTIONS:
         raise Invalid(["Please specify a correct 'action' for the request"])
+    scope.require_frames()
     with bulk(), scope.files.lock():
         rules = scope.rules()
         if action == "create":
@@ -574,6 +580,7 @@ def _delete(scope: Scope, state: State, data: dict, ids: _Ids):
 
 def delete(scope: Scope, if_match: str | None = None) -> None:
     """Remove every annotation of the task (or everything the job shows)."""
+    scope.require_frames()
     with scope.files.lock():
         if scope.whole_task:
             meta = scope.files.meta()

@@ -474,3 +474,16 @@ def test_deleting_an_attribute_drops_its_values(task, client):
     # what the SDK's remove_annotations(ids=...) sends back is valid again
     assert task.patch("delete", {"shapes": got["shapes"], "tracks": got["tracks"]}).status_code == 200
     assert task.get()["shapes"] == []
+
+
+def test_etag_of_a_task_without_data(client, app):
+    """Exports ask for the annotation version of every task, with data or not."""
+    from domain import annotations as ann
+    r = client.post("/api/tasks", json={"name": "no data", "labels": [{"name": "a"}]})
+    store = app.extensions["cvat"].store
+    assert ann.current_etag(ann.task_scope(store, r.json["id"])) == f'"t{r.json["id"]}.0"'
+    for call in (lambda: client.get(f"/api/tasks/{r.json['id']}/annotations/"),
+                 lambda: client.put(f"/api/tasks/{r.json['id']}/annotations/", json={}),
+                 lambda: client.delete(f"/api/tasks/{r.json['id']}/annotations/"),
+                 lambda: client.patch(f"/api/tasks/{r.json['id']}/annotations/?action=create", json={})):
+        assert call().status_code == 400
