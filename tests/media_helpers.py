@@ -39,6 +39,8 @@ def make_video(path: Path, frames: int, size=(64, 48), fps=25, rotate: int | Non
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-"]
     if codec == "libx264":
         args += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "10", "-crf", "10"]
+    elif codec == "libaom-av1":
+        args += ["-c:v", "libaom-av1", "-pix_fmt", "yuv420p", "-crf", "10", "-b:v", "0", "-cpu-used", "8"]
     else:
         args += ["-c:v", codec, "-q:v", "2"]
     if rotate is not None:

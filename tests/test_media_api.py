@@ -283,3 +283,21 @@ def test_share_symlink_escape_refused(admin_session, stack, tmp_path):
     r = admin_session.post(f"{stack.url}/api/tasks/{task_id}/data/",
                            json={"image_quality": 70, "server_files": ["escape.png"]})
     assert r.status_code == 400
+
+
+def test_manifest_gives_predefined_order(admin_session, stack):
+    manifest = '{"version":"1.1"}\n{"type":"images"}\n' + "".join(
+        f'{{"name":"{n}","extension":".png","width":16,"height":16}}\n' for n in ("c", "a", "b"))
+    files = {"a.png": _png(1), "b.png": _png(2), "c.png": _png(3), "index.jsonl": manifest.encode()}
+    task_id, request = _create(admin_session, stack, files, sorting_method="predefined")
+    assert request["status"] == "finished", request["message"]
+    frames = admin_session.get(f"{stack.url}/api/tasks/{task_id}/data/meta").json()["frames"]
+    assert [f["name"] for f in frames] == ["c.png", "a.png", "b.png"]
+
+
+def test_upload_options_and_status_while_queued(admin_session, stack):
+    task_id = _task(admin_session, stack)
+    r = admin_session.options(f"{stack.url}/api/tasks/{task_id}/data/")
+    assert r.status_code == 204 and r.headers["Tus-Version"] == "1.0.0" and "Tus-Max-Size" in r.headers
+    status = admin_session.get(f"{stack.url}/api/tasks/{task_id}/status").json()
+    assert status["state"] == "Finished"

@@ -161,3 +161,81 @@ def test_remote_files(sdk, tmp_path):
         assert task.get_frame(1, quality="original").read() == (tmp_path / "www" / "img_001.png").read_bytes()
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("name,codec,rotate,size", [
+    ("clip.mkv", "libx264", None, (64, 48)),
+    ("clip.webm", "libaom-av1", None, (64, 48)),
+    ("clip.mov", "libx264", None, (64, 48)),
+    ("turned.mp4", "libx264", 90, (48, 64)),
+])
+def test_video_containers_and_rotation(sdk, tmp_path, name, codec, rotate, size):
+    path = make_video(tmp_path / name, 12, size=(64, 48), codec=codec, rotate=rotate)
+    task = sdk.tasks.create_from_data(_spec(name), [path])
+    assert task.size == 12
+    frame = task.get_meta().frames[0]
+    assert (frame.width, frame.height) == size
+    image = Image.open(task.get_frame(11, quality="compressed"))
+    assert image.size == size
+    assert frame_index(task.get_frame(11, quality="compressed").read(), 12) == 11
+
+
+def test_image_formats_and_tar(sdk, tmp_path):
+    formats = {"a.jpg": "JPEG", "b.png": "PNG", "c.bmp": "BMP", "d.webp": "WEBP", "e.tiff": "TIFF", "f.gif": "GIF"}
+    paths = []
+    for i, (name, fmt) in enumerate(formats.items()):
+        image = Image.new("RGB", (24, 16), COLORS[i])
+        image.save(tmp_path / name, format=fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+        paths.append(tmp_path / name)
+    task = sdk.tasks.create_from_data(_spec("formats"), paths)
+    assert [f.name for f in task.get_meta().frames] == list(formats)
+    for n in range(len(formats)):
+        image = Image.open(task.get_frame(n, quality="compressed"))
+        assert image.size == (24, 16) and index_of_color(image.convert("RGB").getpixel((3, 3))) == n
+    # TIFF originals are re-encoded (PNG), the others are the uploaded bytes
+    assert task.get_frame(0, quality="original").read() == paths[0].read_bytes()
+    assert Image.open(task.get_frame(4, quality="original")).format == "PNG"
+
+    import tarfile
+    archive = tmp_path / "nested.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        for i, p in enumerate(paths[:4]):
+            tf.add(p, f"top/level{i % 2}/x{i}{p.suffix}")
+    task = sdk.tasks.create_from_data(_spec("tar"), [archive])
+    assert [f.name for f in task.get_meta().frames] == [
+        "top/level0/x0.jpg", "top/level0/x2.bmp", "top/level1/x1.png", "top/level1/x3.webp"]
+
+
+def test_image_options(sdk, tmp_path, stack):
+    paths = make_images(tmp_path, 10, size=(16, 16))
+    task = sdk.tasks.create_from_data(_spec("step"), paths,
+                                      data_params={"start_frame": 1, "stop_frame": 8, "frame_step": 3})
+    meta = task.get_meta()
+    assert [f.name for f in meta.frames] == ["img_001.png", "img_004.png", "img_007.png"]
+    assert (meta.start_frame, meta.stop_frame, meta.frame_filter, task.size) == (1, 7, "step=3", 3)
+
+    task = sdk.tasks.create_from_data(_spec("mapping"), paths[:5], data_params={
+        "job_file_mapping": [["img_003.png", "img_000.png"], ["img_004.png"], ["img_001.png", "img_002.png"]]})
+    assert [f.name for f in task.get_meta().frames] == [
+        "img_003.png", "img_000.png", "img_004.png", "img_001.png", "img_002.png"]
+    assert sorted((j.start_frame, j.stop_frame) for j in task.get_jobs()) == [(0, 1), (2, 2), (3, 4)]
+
+    task = sdk.tasks.create_from_data(_spec("random"), paths, data_params={"sorting_method": "random"})
+    assert sorted(f.name for f in task.get_meta().frames) == [p.name for p in paths]
+
+    manifest = tmp_path / "manifest.jsonl"
+    order = ["img_002", "img_000", "img_001"]
+    manifest.write_text('{"version":"1.1"}\n{"type":"images"}\n' + "".join(
+        f'{{"name":"{n}","extension":".png","width":16,"height":16}}\n' for n in order))
+    task = sdk.tasks.create_from_data(_spec("manifest"), paths[:3] + [manifest],
+                                      data_params={"sorting_method": "predefined"})
+    # the SDK sends upload_file_order (which lists the manifest too): the manifest is not a frame
+    assert task.size == 3
+
+    for p in paths[:4]:
+        (stack.share / "copy").mkdir(exist_ok=True)
+        (stack.share / "copy" / p.name).write_bytes(p.read_bytes())
+    task = sdk.tasks.create_from_data(_spec("copy"), ["copy/"], resource_type=ResourceType.SHARE,
+                                      data_params={"copy_data": True, "filename_pattern": "*_00[12].png"})
+    assert [f.name for f in task.get_meta().frames] == ["copy/img_001.png", "copy/img_002.png"]
+    assert task.get_meta().storage == "local"
