@@ -473,7 +473,10 @@ def patch(scope: Scope, action: str, payload, if_match: str | None = None) -> di
             up = {k: [] for k in KINDS}
             touched = _Touched()
             affected = _create(scope, data, ids, up, touched)
-            version, job_versions = _commit(scope, meta, ids, up, {}, touched)
+            if any(up.values()):
+                version, job_versions = _commit(scope, meta, ids, up, {}, touched)
+            else:
+                version, job_versions = meta.version, {}
         else:
             data = chk.check(payload, rules, chk.IDS_OPTIONAL if action == "update" else chk.IDS_REQUIRED)
             state = scope.files.state()

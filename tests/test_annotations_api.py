@@ -276,6 +276,12 @@ def test_if_match(task, client):
     r = task.patch("create", {"shapes": [task.rect(1)]}, headers={"If-Match": fresh})
     assert r.status_code == 200 and r.headers["ETag"] != fresh
     assert task.put({"shapes": []}, headers={"If-Match": "*"}).status_code == 200
+    # If-None-Match on reads, and an empty create changes nothing.
+    tag = client.get(task.url()).headers["ETag"]
+    assert client.get(task.url(), headers={"If-None-Match": tag}).status_code == 304
+    assert task.patch("create", {}).status_code == 200
+    assert client.get(task.url(), headers={"If-None-Match": tag}).status_code == 304
+    assert client.get(task.url(), headers={"If-None-Match": stale}).status_code == 200
     # Job tags: a change on frames 8..9 (job 4 only) leaves job 1's tag as it was.
     job_tags = {j: client.get(task.url(j)).headers["ETag"] for j in task.jobs}
     assert task.patch("create", {"shapes": [task.rect(9)]}, job=task.jobs[3],

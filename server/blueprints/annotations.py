@@ -77,7 +77,15 @@ class _Annotations(MethodView):
     def get(self, **ids):
         if any(k in request.args for k in _LEGACY_READ):
             return _gone()
-        etag, body = ann.read(self.scope(*ids.values(), write=False))
+        scope = self.scope(*ids.values(), write=False)
+        cached = request.headers.get("If-None-Match")
+        if cached:
+            etag = ann.current_etag(scope.require_frames())
+            if etag in {t.strip().removeprefix("W/") for t in cached.split(",")}:
+                response = Response(status=304)
+                response.headers["ETag"] = etag
+                return response
+        etag, body = ann.read(scope)
         return _json_response(body, etag=etag)
 
     @blp.doc(**_BODY_DOC)
