@@ -110,3 +110,43 @@ def test_journal_is_folded_into_a_snapshot_when_it_grows(tmp_path, monkeypatch):
     files_mod._cache.clear()
     data = ann.read_data(scope)
     assert len(data["shapes"]) == 30 and len({s["id"] for s in data["shapes"]}) == 30
+
+
+def _busy_writer(root, task_id, label_id):
+    ann._touch = lambda *args: None
+    store = TinyDBStore(Layout(root).db)
+    rect = {"type": "rectangle", "label_id": label_id, "frame": 1, "points": [0, 0, 1, 1]}
+    n = 0
+    while True:
+        n += 1
+        scope = ann.task_scope(store, task_id)
+        if n % 2:
+            ann.put(scope, {"shapes": [rect] * 20000})
+        else:
+            ann.patch(scope, "create", {"shapes": [rect] * 500})
+
+
+def test_killed_mid_write_leaves_a_whole_version(tmp_path):
+    import signal
+    import time
+    store, task_id, label_id = _make_task(tmp_path)
+    ctx = multiprocessing.get_context("fork")
+    for delay in (0.15, 0.4, 0.7):
+        proc = ctx.Process(target=_busy_writer, args=(tmp_path, task_id, label_id))
+        proc.start()
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        files_mod._cache.clear()
+        scope = ann.task_scope(store, task_id)
+        data = ann.read_data(scope)
+        assert len(data["shapes"]) in (0, 20000, 20500), len(data["shapes"])
+        assert len({s["id"] for s in data["shapes"]}) == len(data["shapes"])
+        # The lock died with the process; the next writer goes on.
+        out = ann.patch(scope, "create", {"shapes": [
+            {"type": "rectangle", "label_id": label_id, "frame": 0, "points": [0, 0, 1, 1]}]})
+        files_mod._cache.clear()
+        again = ann.read_data(scope)
+        assert len(again["shapes"]) == len(data["shapes"]) + 1
+        assert out["shapes"][0]["id"] not in {s["id"] for s in data["shapes"]}
+        ann.delete(scope)
