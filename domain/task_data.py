@@ -314,6 +314,17 @@ def job_preview(layout, task: dict, job: dict) -> Path | None:
     return path
 
 
+def context_images(layout, task: dict, number: int) -> Path:
+    """The zip of frame `number`'s related (context) images."""
+    data = data_of(task)
+    if not 0 <= number < data["size"]:
+        raise Invalid(f"Invalid frame {number}: the frame number should be in the [0, {data['size'] - 1}] range")
+    path = TaskFiles(layout, task["id"]).data / "context" / f"{number}.zip"
+    if not path.exists():
+        raise NotFound("No context images for this frame")
+    return path
+
+
 def placeholder_preview() -> bytes:
     from workers.media import images
     return images.placeholder()

@@ -301,3 +301,21 @@ def test_upload_options_and_status_while_queued(admin_session, stack):
     assert r.status_code == 204 and r.headers["Tus-Version"] == "1.0.0" and "Tus-Max-Size" in r.headers
     status = admin_session.get(f"{stack.url}/api/tasks/{task_id}/status").json()
     assert status["state"] == "Finished"
+
+
+def test_context_images_from_archive(admin_session, stack):
+    archive = _zip({"scene/a.png": _png(1), "scene/b.png": _png(2),
+                    "scene/related_images/a_png/left.png": _png(7, size=(8, 6)),
+                    "scene/related_images/a_png/right.jpg": _png(8, size=(8, 6))})
+    task_id, request = _create(admin_session, stack, {"pack.zip": archive})
+    assert request["status"] == "finished", request["message"]
+    frames = admin_session.get(f"{stack.url}/api/tasks/{task_id}/data/meta").json()["frames"]
+    assert [(f["name"], f["related_files"], f["has_related_context"]) for f in frames] == [
+        ("scene/a.png", 2, True), ("scene/b.png", 0, False)]
+    url = f"{stack.url}/api/tasks/{task_id}/data/"
+    r = admin_session.get(url, params={"type": "context_image", "number": 0})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert zf.namelist() == ["left.jpg", "right.jpg"]
+        assert Image.open(io.BytesIO(zf.read("left.jpg"))).size == (8, 6)
+    assert admin_session.get(url, params={"type": "context_image", "number": 1}).status_code == 404

@@ -208,9 +208,7 @@ def task_data_get(task_id):
         return _chunk_response(task_data.chunk_file(layout, task, number, quality), data, quality)
     if kind == "frame":
         return _frame_response(task, number, quality)
-    if not 0 <= number < data["size"]:
-        raise Invalid(f"Invalid frame {number}")
-    raise NotFound("No context images for this frame")
+    return _file(task_data.context_images(layout, task, number), "application/zip")
 
 
 @blp.route("/jobs/<int:job_id>/data", methods=["GET"])
@@ -245,7 +243,7 @@ def job_data_get(job_id):
         raise Invalid(f"Incorrect requested frame number: {number}")
     if kind == "frame":
         return _frame_response(task, number, quality)
-    raise NotFound("No context images for this frame")
+    return _file(task_data.context_images(layout, task, number), "application/zip")
 
 
 @blp.route("/tasks/<int:task_id>/preview", methods=["GET"])

@@ -196,7 +196,51 @@ def default_chunk_size(width: int, height: int) -> int:
     return max(2, min(72, 36 * 1920 * 1080 // max(1, width * height)))
 
 
-def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limits, progress) -> dict:
+RELATED_DIR = "related_images"
+
+
+def split_related(sources: list[Source]) -> tuple[list[Source], dict[str, list[Source]]]:
+    """Context images (CVAT layout: the images of `d/f.jpg` live in
+    `d/related_images/f_jpg/`) are not frames: returns (frames, related by
+    the frame directory key `d/related_images/f_jpg`)."""
+    frames, related = [], {}
+    for src in sources:
+        parts = src.name.split("/")
+        if RELATED_DIR in parts[:-1]:
+            i = len(parts) - 1 - parts[::-1].index(RELATED_DIR)
+            key = "/".join(parts[:i + 2]) if i + 2 < len(parts) else None
+            if key is None or not images.is_image(src.name):
+                raise MediaError(f"Unexpected file in a related_images folder: {src.name}")
+            related.setdefault(key, []).append(src)
+        else:
+            frames.append(src)
+    return frames, related
+
+
+def related_key(frame_name: str) -> str:
+    directory, _, base = frame_name.rpartition("/")
+    return "/".join(filter(None, [directory, RELATED_DIR, base.replace(".", "_")]))
+
+
+def _write_context(files: TaskFiles, base: Path, number: int, frame_name: str, context: list[Source],
+                   quality: int) -> None:
+    key = related_key(frame_name)
+    members = []
+    for src in sorted(context, key=lambda s: s.name):
+        rel = src.name[len(key) + 1:]
+        stem = rel.rsplit(".", 1)[0]
+        members.append((images.process(src.path, src.name, quality).compressed, stem))
+    path = base / "context" / f"{number}.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import zipfile
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for body, stem in members:
+            zf.writestr(f"{stem}.jpg", body)
+
+
+def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limits, progress,
+                  related: dict | None = None) -> dict:
+    related = related or {}
     base = files.build
     if params["chunk_size"]:
         chunk_size = params["chunk_size"]
@@ -223,8 +267,12 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
             chunks.write_zip(files.chunk("compressed", number, "zip", base), [(f.compressed, "jpeg") for f in done])
             chunks.write_zip(files.chunk("original", number, "zip", base),
                              [(f.original, f.original_ext) for f in done])
-            frames_meta.extend({"name": s.name, "width": f.width, "height": f.height, "related_files": 0,
-                                "has_related_context": False} for s, f in zip(part, done))
+            for i, (s, f) in enumerate(zip(part, done)):
+                context = related.get(related_key(s.name), [])
+                if context:
+                    _write_context(files, base, first + i, s.name, context, quality)
+                frames_meta.append({"name": s.name, "width": f.width, "height": f.height,
+                                    "related_files": len(context), "has_related_context": bool(context)})
             if preview is None:
                 preview = images.preview(done[0].compressed)
             progress((first + len(part)) / len(sources), f"Processed {first + len(part)} of {len(sources)} images")
@@ -314,6 +362,7 @@ def build(store, layout, settings, task_id: int, report, limits: Limits | None =
         sources = [s for s in sources if not s.name.lower().endswith(".jsonl")]
         if params["filename_pattern"]:
             sources = [s for s in sources if fnmatch.fnmatch(s.name, params["filename_pattern"])]
+        sources, related = split_related(sources)
         videos = [s for s in sources if video.is_video(s.name)]
         pictures = [s for s in sources if images.is_image(s.name)]
         for s in sources:
@@ -342,7 +391,7 @@ def build(store, layout, settings, task_id: int, report, limits: Limits | None =
             selected = ordered[params["start_frame"]:stop + 1:params["step"]]
             if not selected:
                 raise MediaError("No media data found in the requested frame range")
-            summary = _build_images(selected, params, files, limits, progress)
+            summary = _build_images(selected, params, files, limits, progress, related)
             total = len(ordered)
         size = summary["size"]
         summary.update(
