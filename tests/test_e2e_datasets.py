@@ -170,3 +170,24 @@ def test_cli_export_and_import(stack, annotated, tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert len(task.get_annotations().shapes) == 3
+
+
+@pytest.mark.parametrize("fmt,import_fmt", [("Datumaro 1.0", "Datumaro 1.0"), ("COCO 1.0", "COCO 1.0"),
+                                            ("CVAT for images 1.1", "CVAT 1.1")])
+def test_project_create_from_dataset(sdk, tmp_path, fmt, import_fmt):
+    project = sdk.projects.create(models.ProjectWriteRequest(name="source", labels=[{"name": "car"}]))
+    for subset in ("train", "val"):
+        task = sdk.tasks.create_from_data(
+            models.TaskWriteRequest(name=subset, project_id=project.id, subset=subset),
+            resources=_images(tmp_path / subset, n=2 if subset == "val" else 3))
+        label = task.get_labels()[0].id
+        task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(**_rect(label, f))
+                                                               for f in range(task.size)]))
+    # the two subsets hold files of the same names in different folders: make them unique
+    archive = tmp_path / "dataset.zip"
+    project.export_dataset(fmt, archive, include_images=True)
+    created = sdk.projects.create_from_dataset(models.ProjectWriteRequest(name="copy", labels=[{"name": "car"}]),
+                                               dataset_path=str(archive), dataset_format=import_fmt)
+    tasks = created.get_tasks()
+    assert sum(t.size for t in tasks) == 5
+    assert sum(len(t.get_annotations().shapes) for t in tasks) == 5

@@ -10,6 +10,7 @@ from workers.requests_runtime import run_request
 
 EXPORT_DATASET = "workers.dataset_tasks.export_dataset"
 IMPORT_ANNOTATIONS = "workers.dataset_tasks.import_annotations"
+IMPORT_PROJECT_DATASET = "workers.dataset_tasks.import_project_dataset"
 
 
 def _services():
@@ -38,6 +39,17 @@ def import_annotations_now(store, layout, settings, request_id: int):
         lease_seconds=settings.request_lease_seconds)
 
 
+def import_project_dataset_now(store, layout, settings, request_id: int):
+    doc = rq.get(store, request_id)
+    if doc is None:
+        return None
+    owner = store.peek("users", doc["owner_id"])
+    return run_request(
+        store, request_id,
+        lambda report: datasets.import_project_dataset(store, layout, settings, owner, doc["operation"], report),
+        lease_seconds=settings.request_lease_seconds)
+
+
 @celery.task(name=EXPORT_DATASET, ignore_result=True)
 def export_dataset(request_id: int):
     export_dataset_now(*_services(), request_id)
@@ -46,3 +58,8 @@ def export_dataset(request_id: int):
 @celery.task(name=IMPORT_ANNOTATIONS, ignore_result=True)
 def import_annotations(request_id: int):
     import_annotations_now(*_services(), request_id)
+
+
+@celery.task(name=IMPORT_PROJECT_DATASET, ignore_result=True)
+def import_project_dataset(request_id: int):
+    import_project_dataset_now(*_services(), request_id)

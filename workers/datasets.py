@@ -6,9 +6,10 @@ this module builds that input from the store and stores what imports return.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from pathlib import Path, PurePosixPath
 
-from domain import annotations, exports, labels as label_ops, task_data
+from domain import annotations, exports, labels as label_ops, task_data, tasks
 from domain.errors import Invalid, NotFound
 from workers.formats import geometry, registry
 from workers.formats.model import FormatError
@@ -83,9 +84,15 @@ def project_dataset(store, layout, project: dict) -> tuple[dict, dict]:
               for l in label_ops.owner_labels(store, project_id=project["id"], top_level_only=True)]
     frames, objects, where = [], {"tags": [], "shapes": [], "tracks": []}, {}
     offset = 0
+    used: dict[str, set] = {}
     for task in tasks:
         size = task["data"]["size"]
-        task_frames = _frames(layout, task, 0, size - 1, offset, task.get("subset") or "default")
+        subset = task.get("subset") or "default"
+        task_frames = _frames(layout, task, 0, size - 1, offset, subset)
+        names = used.setdefault(subset, set())
+        for f in task_frames:
+            f["task_id"] = task["id"]
+            f["name"] = _unique(f["name"], names)
         frames += task_frames
         part = _shift(annotations.read_data(annotations.task_scope(store, task["id"])), offset,
                       {f["frame"] - offset for f in task_frames})
@@ -96,8 +103,19 @@ def project_dataset(store, layout, project: dict) -> tuple[dict, dict]:
         offset += size
     dataset = {"labels": labels, "frames": frames, "annotations": objects, "video": False,
                "frame_step": 1, "stop_frame": max(offset - 1, 0),
-               "meta": {"project": {"id": project["id"], "name": project["name"]}}}
+               "meta": {"kind": "project", "project": {"id": project["id"], "name": project["name"]}}}
     return dataset, where
+
+
+def _unique(name: str, used: set) -> str:
+    """CVAT renames duplicate paths inside a subset of a project export: name_1.ext, name_2.ext …"""
+    candidate, n = name, 0
+    stem, ext = os.path.splitext(name)
+    while candidate in used:
+        n += 1
+        candidate = f"{stem}_{n}{ext}"
+    used.add(candidate)
+    return candidate
 
 
 def _image_source(layout, locate):
@@ -192,3 +210,116 @@ def import_annotations(store, layout, operation: dict, report) -> None:
             annotations.put(scope, payload)
     finally:
         exports.drop_upload(path)
+
+
+# -- project dataset import: tasks with their images, then their annotations ----------------
+def _subset_and_name(rel: PurePosixPath) -> tuple[str, str]:
+    """CVAT's dataset layouts keep media under images/<subset>/… (Datumaro, COCO) or
+    images/… ; anything else counts as subset "default" with its path as the name."""
+    parts = rel.parts
+    if "images" in parts[:-1]:
+        i = parts.index("images")
+        rest = parts[i + 1:]
+        if len(rest) > 1:
+            return rest[0], "/".join(rest[1:])
+        return "default", "/".join(rest)
+    return "default", "/".join(parts)
+
+
+def _split(payload: dict, ranges: list[tuple[int, int]]) -> list[dict]:
+    """LabeledData over the combined frames → one LabeledData per task (local frames)."""
+    out = [{"tags": [], "shapes": [], "tracks": []} for _ in ranges]
+
+    def which(frame):
+        for k, (lo, hi) in enumerate(ranges):
+            if lo <= frame <= hi:
+                return k, lo
+        raise Invalid(f"Frame {frame} of the imported annotations belongs to no task")
+
+    def local(obj, lo):
+        moved = dict(obj, frame=obj["frame"] - lo)
+        if "elements" in obj:
+            moved["elements"] = [local(e, lo) for e in obj["elements"]]
+        if "shapes" in obj:
+            moved["shapes"] = [dict(s, frame=s["frame"] - lo) for s in obj["shapes"]]
+        return moved
+    for kind in ("tags", "shapes", "tracks"):
+        for obj in payload.get(kind, []):
+            k, lo = which(obj["frame"])
+            out[k][kind].append(local(obj, lo))
+    return out
+
+
+def import_project_dataset(store, layout, settings, owner: dict, operation: dict, report) -> None:
+    """Creates one task per subset of the uploaded dataset, with its images, and
+    imports the annotations into them. Any failure removes the tasks created."""
+    from workers import safe_archive
+    from workers.data_tasks import limits
+    from workers.media import build, images as image_media
+
+    found = registry.importer(operation["format"])
+    if found is None:
+        raise Invalid(f"Unknown import format '{operation['format']}'")
+    _, read = found
+    archive = Path(operation["file"])
+    project = store.peek("projects", operation["project_id"])
+    if project is None:
+        raise NotFound("The project no longer exists.")
+    root = archive.parent / "extracted"
+    created = []
+    try:
+        try:
+            safe_archive.extract(archive, root, max_members=settings.archive_max_members,
+                                 max_bytes=settings.archive_max_bytes, label=archive.name)
+        except safe_archive.ArchiveError as e:
+            raise Invalid(str(e)) from None
+        subsets: dict[str, list[tuple[str, Path]]] = {}
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and image_media.is_image(p.name)):
+            subset, name = _subset_and_name(PurePosixPath(path.relative_to(root).as_posix()))
+            subsets.setdefault(subset, []).append((name, path))
+        if not subsets:
+            raise Invalid("The dataset holds no images: export it with images (save_images) to create tasks from it")
+        combined, ranges, offset = [], [], 0
+        for k, (subset, members) in enumerate(sorted(subsets.items())):
+            report(0.1 + 0.5 * k / len(subsets), f"Creating the task for subset '{subset}'")
+            task = tasks.create_task(store, owner, {"name": subset, "project_id": project["id"],
+                                                    "subset": "" if subset == "default" else subset},
+                                     lambda p: True)
+            created.append(task)
+            files = task_data.TaskFiles(layout, task["id"])
+            names = []
+            for name, path in members:
+                target = files.upload / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+                names.append(name)
+            task_data.write_json(files.upload_order, names)
+            task_data.write_json(files.pending, {**task_data.data_request.parse({"image_quality": 70}),
+                                                 "client_files": names})
+            build.build(store, layout, settings, task["id"], lambda progress=None, message=None: None,
+                        limits(settings))
+            task = store.peek("tasks", task["id"])
+            size = task["data"]["size"]
+            combined += _frames(layout, task, 0, size - 1, offset)
+            ranges.append((offset, offset + size - 1))
+            offset += size
+        report(0.7, f"Reading {operation['format']}")
+        labels = [label_ops.as_api(store, l)
+                  for l in label_ops.owner_labels(store, project_id=project["id"], top_level_only=True)]
+        try:
+            payload = read(root, labels, combined, video=False, frame_step=1, stop=offset - 1)
+        except FormatError as e:
+            raise Invalid(str(e)) from None
+        if operation.get("conv_mask_to_poly", True):
+            payload = masks_to_polygons(payload)
+        for task, part in zip(created, _split(payload, ranges)):
+            annotations.put(annotations.task_scope(store, task["id"]), part)
+    except BaseException:
+        for task in created:
+            try:
+                tasks.delete_task(store, layout, task["id"])
+            except NotFound:
+                pass
+        raise
+    finally:
+        exports.drop_upload(archive)

@@ -22,6 +22,7 @@ blp = Blueprint("datasets", __name__, url_prefix="/api", description="Dataset ex
 
 EXPORT_DATASET = "workers.dataset_tasks.export_dataset"
 IMPORT_ANNOTATIONS = "workers.dataset_tasks.import_annotations"
+IMPORT_PROJECT_DATASET = "workers.dataset_tasks.import_project_dataset"
 _TRUE = {"true", "t", "yes", "y", "on", "1"}
 _FALSE = {"false", "f", "no", "n", "off", "0", ""}
 _KINDS = {"projects": "project", "tasks": "task", "jobs": "job"}
@@ -137,3 +138,38 @@ def import_annotations(kind, target_id):
 def import_annotations_chunk(kind, target_id, file_id):
     access.visible(store(), current_user(), kind, target_id)
     return transfers.tus_chunk(_import_target(kind, target_id), file_id)
+
+
+@blp.route("/projects/<int:project_id>/dataset", methods=["POST", "OPTIONS"], strict_slashes=False)
+def import_project_dataset(project_id):
+    """Creates tasks (one per subset) with the dataset's images and annotations."""
+    if request.method == "OPTIONS":
+        return tus.options()
+    user = current_user()
+    access.changeable(store(), user, "projects", project_id)
+    target = f"dataset:projects:{project_id}"
+    if tus.is_create():
+        return tus.create(target)
+    fmt = request.args.get("format", "")
+    if registry.importer(fmt) is None:
+        raise Invalid([f"Unknown input format '{fmt}'"])
+    if "dataset_file" in request.files and not (request.files["dataset_file"].filename or "").lower().endswith(".zip"):
+        raise Invalid(["Dataset file should be zip archive"])
+    received = transfers.receive(target, "dataset_file")
+    if isinstance(received, Response):
+        return received
+    rq_id = rq.make_rq_id("import", "project", project_id, "dataset", fmt, user["id"])
+    operation = {"type": "import:dataset", "target": "project", "format": fmt, "project_id": project_id,
+                 "task_id": None, "job_id": None, "file": str(received),
+                 "conv_mask_to_poly": _flag("conv_mask_to_poly", True)}
+    try:
+        return transfers.queue(rq_id, operation, IMPORT_PROJECT_DATASET)
+    except Exception:
+        exports.drop_upload(received)
+        raise
+
+
+@blp.route("/projects/<int:project_id>/dataset/<string:file_id>", methods=["HEAD", "PATCH"])
+def import_project_dataset_chunk(project_id, file_id):
+    access.visible(store(), current_user(), "projects", project_id)
+    return transfers.tus_chunk(f"dataset:projects:{project_id}", file_id)
