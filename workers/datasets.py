@@ -39,7 +39,13 @@ def _frames(layout, task: dict, lo: int, hi: int, offset: int = 0, subset: str |
 
 
 def _shift(data: dict, offset: int, keep: set) -> dict:
-    """Annotations moved by `offset` frames, limited to frames in `keep` (tracks keep all their shapes)."""
+    """Annotations moved by `offset` frames, limited to frames in `keep` (tracks keep all their shapes).
+    Objects are copied only when they move: a task export passes them through."""
+    if offset == 0:
+        return {"tags": [t for t in data["tags"] if t["frame"] in keep],
+                "shapes": [s for s in data["shapes"] if s["frame"] in keep],
+                "tracks": data["tracks"]}
+
     def moved(obj):
         out = dict(obj, frame=obj["frame"] + offset)
         if "elements" in obj:
