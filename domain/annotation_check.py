@@ -491,15 +491,15 @@ def _fast_shape(obj, rules: Rules, ids: str):
     if total - total != 0:    # (or an overflowing sum: the careful path then decides)
         return None
     occluded = get("occluded")
-    if occluded is None:
+    if type(occluded) is not bool:
+        if occluded is not None:
+            return None
         obj["occluded"] = False
-    elif type(occluded) is not bool:
-        return None
     outside = get("outside")
-    if outside is None:
+    if type(outside) is not bool:
+        if outside is not None:
+            return None
         obj["outside"] = False
-    elif type(outside) is not bool:
-        return None
     z_order = get("z_order")
     if z_order is None:
         obj["z_order"] = 0
@@ -535,10 +535,13 @@ def _fast_shape(obj, rules: Rules, ids: str):
         memo = rules.memo
         previous = None
         for item in attributes:
-            if type(item) is not dict or not item.keys() == _ATTR_KEYS:
+            if type(item) is not dict or len(item) != 2:
                 return None
-            spec_id = item["spec_id"]
-            value = item["value"]
+            try:
+                spec_id = item["spec_id"]
+                value = item["value"]
+            except KeyError:
+                return None
             rule = rules_of.get(spec_id)
             if rule is None or type(spec_id) is not int or type(value) is not str or spec_id == previous:
                 return None
