@@ -76,6 +76,15 @@ def test_read_empty_and_both_spellings(task, client):
         assert r.headers["ETag"]
 
 
+def test_writes_without_the_slash(task, client):
+    for base in (f"/api/tasks/{task.id}/annotations", f"/api/jobs/{task.jobs[0]}/annotations"):
+        assert client.put(base, json={"shapes": [task.rect(0)]}).status_code == 200, base
+        r = client.patch(base + "?action=create", json={"shapes": [task.rect(1)]})
+        assert r.status_code == 200 and len(r.json["shapes"]) == 1
+        assert client.delete(base).status_code == 204
+        assert client.get(base).json["shapes"] == []
+
+
 def test_task_without_data_is_400(client):
     r = client.post("/api/tasks", json={"name": "no data", "labels": [{"name": "a"}]})
     assert client.get(f"/api/tasks/{r.json['id']}/annotations/").status_code == 400
