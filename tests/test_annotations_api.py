@@ -502,3 +502,37 @@ def test_etag_of_a_task_without_data(client, app):
                  lambda: client.delete(f"/api/tasks/{r.json['id']}/annotations/"),
                  lambda: client.patch(f"/api/tasks/{r.json['id']}/annotations/?action=create", json={})):
         assert call().status_code == 400
+
+
+def test_deleting_a_project_label_cleans_every_task_of_the_project(client, app):
+    project = client.post("/api/projects", json={"name": "p", "labels": [{"name": "car"}, {"name": "person"}]}).json
+    tasks = [T(client, app, project_id=project["id"]) for _ in range(2)]
+    for t in tasks:
+        t.put({"shapes": [t.rect(0), t.rect(1, label_id=t.label["person"])]})
+    assert client.delete(f"/api/labels/{tasks[0].label['car']}").status_code == 204
+    for t in tasks:
+        assert [s["label_id"] for s in t.get()["shapes"]] == [t.label["person"]]
+
+
+def test_skeleton_track_updated_through_a_job(task):
+    S, L = task.sub, task.label
+    track = {"label_id": L["body"], "frame": 0, "shapes": [
+        {"type": "skeleton", "frame": 0, "points": []}, {"type": "skeleton", "frame": 8, "points": []}],
+        "elements": [{"label_id": S[name], "frame": 0, "shapes": [
+            {"type": "points", "frame": 0, "points": [0, 0]}, {"type": "points", "frame": 8, "points": [8, 8]}]}
+            for name in ("head", "tail")]}
+    assert task.put({"tracks": [track]}).status_code == 200
+    view = task.get(task.jobs[1])["tracks"][0]                     # frames 2..5
+    assert [s["frame"] for s in view["elements"][0]["shapes"]] == [2]
+    head = next(e for e in view["elements"] if e["label_id"] == S["head"])
+    new_head = dict(head, shapes=[{"type": "points", "frame": 3, "points": [30, 30]}])
+    new = dict(view, shapes=[{"type": "skeleton", "frame": 3, "points": []}], elements=[new_head])
+    assert task.patch("update", {"tracks": [new]}, job=task.jobs[1]).status_code == 200
+    (stored,) = task.get()["tracks"]
+    elements = {e["label_id"]: e for e in stored["elements"]}
+    assert [(s["frame"], s["points"]) for s in elements[S["head"]]["shapes"]] == [
+        (0, [0, 0]), (3, [30, 30]), (6, [6.0, 6.0]), (8, [8, 8])]
+    # the tail was not sent: its part on the job's frames is cut, the rest stays
+    assert [(s["frame"], s["outside"]) for s in elements[S["tail"]]["shapes"]] == [
+        (0, False), (2, True), (6, False), (8, False)]
+    assert [s["frame"] for s in stored["shapes"]] == [0, 3, 6, 8]
