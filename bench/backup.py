@@ -1,0 +1,88 @@
+"""Backup then restore of a task with 500 1080p images and 50,000 shapes through
+cvat-sdk (download_backup + create_from_backup, requests included), against
+zipping and unzipping the same image files in the same run.
+
+Usage: .venv/bin/python bench/backup.py [--images 500] [--shapes 50000]
+The last line is `ratio: X (target <= 1.5)`.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import shutil
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image  # noqa: E402
+
+from bench._common import running_stack, sdk_client  # noqa: E402
+
+TARGET = 1.5
+
+
+def make_images(folder: Path, count: int) -> list[Path]:
+    """1080p JPEGs with texture (so they do not compress to nothing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(7)
+    tile = Image.effect_noise((480, 270), 64).convert("RGB")
+    paths = []
+    for i in range(count):
+        img = tile.resize((1920, 1080))
+        img.paste((rng.randrange(256), rng.randrange(256), rng.randrange(256)), (0, 0, 200 + i % 500, 200))
+        path = folder / f"img_{i:04d}.jpg"
+        img.save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def baseline(paths: list[Path], work: Path) -> float:
+    start = time.perf_counter()
+    archive = work / "baseline.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        for p in paths:
+            z.write(p, "data/" + p.name)
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(work / "unzipped")
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(work / "unzipped")
+    archive.unlink()
+    return elapsed
+
+
+def main():
+    from cvat_sdk import models
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--shapes", type=int, default=50_000)
+    args = parser.parse_args()
+    with running_stack() as stack, sdk_client(stack) as sdk:
+        work = stack.tmp / "bench"
+        paths = make_images(work / "images", args.images)
+        task = sdk.tasks.create_from_data(models.TaskWriteRequest(name="bench backup", labels=[{"name": "car"}]),
+                                          resources=paths)
+        label = task.get_labels()[0].id
+        task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+            type="rectangle", label_id=label, frame=i % args.images,
+            points=[float(i % 1800), float(i % 1000), float(i % 1800 + 60), float(i % 1000 + 40)])
+            for i in range(args.shapes)]))
+        base = baseline(paths, work)
+        start = time.perf_counter()
+        archive = work / "backup.zip"
+        task.download_backup(archive)
+        middle = time.perf_counter()
+        restored = sdk.tasks.create_from_backup(archive)
+        end = time.perf_counter()
+        assert restored.size == args.images
+        print(f"backup {middle - start:.2f} s + restore {end - middle:.2f} s = {end - start:.2f} s; "
+              f"zip + unzip of the same files {base:.2f} s")
+        print(f"ratio: {(end - start) / base:.2f} (target <= {TARGET:g})")
+
+
+if __name__ == "__main__":
+    main()
