@@ -31,16 +31,16 @@ def _box_of(shape: dict, w: int, h: int):
     p = shape["points"]
     if kind == "rectangle":
         x1, y1, x2, y2 = (r2(v) for v in p[:4])
-        return [x1, y1, r2(x2 - x1), r2(y2 - y1)], (x2 - x1) * (y2 - y1), None
+        return [x1, y1, r2(x2 - x1), r2(y2 - y1)], (x2 - x1) * (y2 - y1), None, None
     if kind == "polygon":
         pts = [r2(v) for v in p]
         counts = geometry.polygon_counts(pts, h, w)
-        return geometry.points_bbox(pts), geometry.counts_area(counts), pts
+        return geometry.points_bbox(pts), geometry.counts_area(counts), pts, counts
     mask = geometry.shape_mask(shape, w, h)
     if mask is None:
         return None
     counts = geometry.box_to_coco(mask, w, h)
-    return [float(mask.left), float(mask.top), float(mask.width), float(mask.height)], mask.area(), counts
+    return [float(mask.left), float(mask.top), float(mask.width), float(mask.height)], mask.area(), counts, counts
 
 
 def _union(boxes):
@@ -77,11 +77,12 @@ def _instance_annotation(labels: Labels, members: list[dict], frame: dict) -> di
             measured.append((s, m))
     if not measured:
         return None
-    leader, (lbox, larea, _) = max(measured, key=lambda t: t[1][1])  # first of the largest
+    leader = max(measured, key=lambda t: t[1][1])[0]  # first of the largest
     attrs = shape_attributes(labels, leader)
     is_crowd = attrs.pop("is_crowd", None)
     score = attrs.pop("score", None)
     polygons = [m[2] for s, m in measured if s["type"] == "polygon"]
+    polygon_rles = [m[3] for s, m in measured if s["type"] == "polygon"]
     masks = [(s, m[2]) for s, m in measured if s["type"] in ("mask", "ellipse")]
     if is_crowd is not None:
         use_masks = bool(is_crowd) if not isinstance(is_crowd, str) else is_crowd.lower() in ("true", "1")
@@ -90,7 +91,7 @@ def _instance_annotation(labels: Labels, members: list[dict], frame: dict) -> di
     bbox = _union([m[0] for _, m in measured])
     ann = {"category_id": labels.index[leader["label_id"]] + 1, "bbox": bbox}
     if use_masks and (polygons or masks):
-        rles = [geometry.polygon_counts(p, h, w) for p in polygons] + [c for _, c in masks]
+        rles = polygon_rles + [c for _, c in masks]
         counts = rles[0] if len(rles) == 1 else geometry.merge_counts(rles, w * h)
         ann["segmentation"] = {"counts": counts, "size": [h, w]}
         ann["area"] = float(geometry.counts_area(counts))
@@ -101,7 +102,7 @@ def _instance_annotation(labels: Labels, members: list[dict], frame: dict) -> di
             if box is not None:
                 polygons += geometry.mask_polygons(box)
         if polygons:
-            rles = [geometry.polygon_counts(p, h, w) for p in polygons]
+            rles = polygon_rles + [geometry.polygon_counts(p, h, w) for p in polygons[len(polygon_rles):]]
             counts = rles[0] if len(rles) == 1 else geometry.merge_counts(rles, w * h)
             ann["segmentation"] = polygons
             ann["area"] = float(geometry.counts_area(counts))
@@ -196,17 +197,16 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None, 
             with archive.open(f"annotations/{prefix}_{subset}.json") as out:
                 out.write('{"licenses":%s,"info":%s,"categories":%s,"images":[' % (
                     _dumps(LICENSES), _dumps(INFO), categories))
-                ids = {}
+                first_id = image_id + 1
                 for i, frame in enumerate(frames):
                     image_id += 1
-                    ids[frame["frame"]] = image_id
                     out.write(("," if i else "") + _dumps({
                         "id": image_id, "width": frame["width"], "height": frame["height"],
                         "file_name": image_name(frame, video), "license": 0, "flickr_url": "",
                         "coco_url": "", "date_captured": 0}))
                 out.write('],"annotations":[')
                 ann_id = 0
-                for frame in frames:
+                for i, frame in enumerate(frames):
                     shapes = objects.shapes.get(frame["frame"], ())
                     if not shapes:
                         continue
@@ -217,7 +217,7 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None, 
                                             for m in _instances(shapes)) if a is not None]
                     for a in anns:
                         ann_id += 1
-                        rec = {"id": ann_id, "image_id": ids[frame["frame"]]}
+                        rec = {"id": ann_id, "image_id": first_id + i}
                         rec.update(a)
                         out.write(("," if ann_id > 1 else "") + _dumps(rec))
                 out.write("]}")

@@ -292,20 +292,62 @@ def expand_track(track: dict, stop_frame: int, step: int, frames: set) -> Iterat
         yield shape
 
 
+class _ByFrame:
+    """Objects of a list by frame number without copying the list. When the list is sorted by
+    frame (the usual case) lookups walk a cursor forward, so no index is built and memory does
+    not grow with the number of objects; out-of-order input or a backwards lookup falls back to
+    a dict index."""
+
+    def __init__(self, items: list, extra: dict | None = None):
+        self.items = items
+        self.extra = extra or {}
+        self.index: dict | None = None
+        self.pos = 0
+        self.last = None
+        it = iter(items)
+        prev = next(it, None)
+        for cur in it:
+            if cur["frame"] < prev["frame"]:
+                self._build()
+                break
+            prev = cur
+
+    def _build(self) -> None:
+        self.index = {}
+        for o in self.items:
+            self.index.setdefault(o["frame"], []).append(o)
+
+    def get(self, f: int, default=()):
+        if self.index is None and self.last is not None and f < self.last:
+            self._build()
+        if self.index is not None:
+            found = self.index.get(f)
+        else:
+            self.last = f
+            items, i = self.items, self.pos
+            n = len(items)
+            while i < n and items[i]["frame"] < f:
+                i += 1
+            j = i
+            while j < n and items[j]["frame"] == f:
+                j += 1
+            self.pos = i
+            found = items[i:j] if j > i else None
+        more = self.extra.get(f)
+        if more:
+            found = (found or []) + more
+        return found if found else default
+
+
 class FrameObjects:
-    """Per-frame view of a dataset: tags and shapes (tracked shapes expanded, carrying
-    `track_id` 0,1,2… in track order and `keyframe`). Only references to the input objects are
-    kept for plain shapes, so memory stays close to the input's."""
+    """Per-frame view of a dataset: `tags.get(frame)` and `shapes.get(frame)` (tracked shapes
+    expanded, carrying `track_id` 0,1,2… in track order and `keyframe`). Plain tags and shapes
+    are never copied."""
 
     def __init__(self, dataset: dict, *, with_tracks: bool = True):
         self.dataset = dataset
         ann = dataset.get("annotations") or {}
-        self.tags: dict[int, list] = {}
-        self.shapes: dict[int, list] = {}
-        for t in ann.get("tags") or ():
-            self.tags.setdefault(t["frame"], []).append(t)
-        for s in ann.get("shapes") or ():
-            self.shapes.setdefault(s["frame"], []).append(s)
+        tracked: dict[int, list] = {}
         if with_tracks:
             frames = _frame_set(dataset)
             stop = stop_frame(dataset)
@@ -313,7 +355,9 @@ class FrameObjects:
             for track_id, track in enumerate(ann.get("tracks") or ()):
                 for shape in expand_track(track, stop, step, frames):
                     shape["track_id"] = track_id
-                    self.shapes.setdefault(shape["frame"], []).append(shape)
+                    tracked.setdefault(shape["frame"], []).append(shape)
+        self.tags = _ByFrame(ann.get("tags") or [])
+        self.shapes = _ByFrame(ann.get("shapes") or [], tracked)
 
     def __iter__(self) -> Iterator[tuple[dict, list, list]]:
         for frame in self.dataset["frames"]:
