@@ -143,3 +143,16 @@ def test_datumaro_layout_and_round_trip(tmp_path):
             sample.key(s, with_attrs=False) in [sample.key(g, with_attrs=False) for g in got["shapes"]], s
     assert len(got["tags"]) == 2 and len(got["tracks"]) == 2
     assert [s["group"] for s in got["shapes"] if s["frame"] == 3] == [1, 1]
+
+
+def test_unsorted_input_gives_the_same_archive(tmp_path):
+    d = sample.dataset()
+    registry.export_dataset("COCO 1.0", d, tmp_path / "a.zip")
+    shuffled = sample.dataset()
+    shuffled["annotations"]["shapes"] = sorted(shuffled["annotations"]["shapes"], key=lambda s: -s["frame"])
+    shuffled["annotations"]["shapes"].sort(key=lambda s: s["frame"] % 2)
+    registry.export_dataset("COCO 1.0", shuffled, tmp_path / "b.zip")
+    load = lambda p: json.loads(zipfile.ZipFile(p).read("annotations/instances_default.json"))  # noqa: E731
+    a, b = load(tmp_path / "a.zip"), load(tmp_path / "b.zip")
+    key = lambda x: (x["image_id"], x["bbox"], str(x["segmentation"]))  # noqa: E731
+    assert sorted(map(key, a["annotations"])) == sorted(map(key, b["annotations"]))
