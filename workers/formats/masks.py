@@ -22,7 +22,7 @@ def labelmap(labels: Labels) -> dict:
     return dict(sorted(colors.items()))
 
 
-def _draw(shape: dict, w: int, h: int):
+def draw(shape: dict, w: int, h: int):
     """A Pillow 'L' mask of the whole frame for one shape (None when empty)."""
     from PIL import Image, ImageDraw
     kind = shape["type"]
@@ -42,6 +42,24 @@ def _draw(shape: dict, w: int, h: int):
     return img
 
 
+def frame_instances(shapes) -> list[list[dict]]:
+    """Rasterisable shapes of a frame as instances (a group is one instance, led by its first
+    member), in paint order (z_order ascending)."""
+    instances: list[list[dict]] = []
+    groups: dict = {}
+    for s in sorted(shapes, key=lambda s: s.get("z_order") or 0):
+        if s["type"] not in RASTER_TYPES:
+            continue
+        g = s.get("group") or 0
+        if g and g in groups:
+            groups[g].append(s)
+        else:
+            instances.append([s])
+            if g:
+                groups[g] = instances[-1]
+    return instances
+
+
 def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) -> None:
     from PIL import Image
     labels = Labels(dataset["labels"])
@@ -58,18 +76,7 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) 
                 w, h = frame["width"], frame["height"]
                 shapes = objects.shapes.get(frame["frame"], ())
                 tags = objects.tags.get(frame["frame"], ())
-                instances: list[list[dict]] = []
-                groups: dict = {}
-                for s in sorted(shapes, key=lambda s: s.get("z_order") or 0):
-                    if s["type"] not in RASTER_TYPES:
-                        continue
-                    g = s.get("group") or 0
-                    if g and g in groups:
-                        groups[g].append(s)
-                    else:
-                        instances.append([s])
-                        if g:
-                            groups[g] = instances[-1]
+                instances = frame_instances(shapes)
                 painted = False
                 if instances:
                     cls_img = Image.new("RGB", (w, h))
@@ -78,7 +85,7 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) 
                         leader = members[0]
                         color = lm[labels.name(leader["label_id"])]
                         for s in members:
-                            m = _draw(s, w, h)
+                            m = draw(s, w, h)
                             if m is None or not m.getbbox():
                                 continue
                             cls_img.paste(color, (0, 0, w, h), m)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
-from workers.formats import (coco, cvat_xml, datumaro, imagenet, labelme, masks, mot, ultralytics, voc,
-                             yolo)
+from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, imagenet, kitti, labelme, masks, mot,
+                             mots, ultralytics, voc, yolo)
 from workers.formats.model import FormatError
 
 
@@ -91,6 +91,14 @@ _export("MOT 1.1", mot.export)
 _import("MOT 1.1", mot.import_)
 _export("ImageNet 1.0", imagenet.export)
 _import("ImageNet 1.0", imagenet.import_)
+_export("MOTS PNG 1.0", mots.export)
+_import("MOTS PNG 1.0", mots.import_)
+_export("CamVid 1.0", camvid.export)
+_import("CamVid 1.0", camvid.import_)
+_export("Cityscapes 1.0", cityscapes.export)
+_import("Cityscapes 1.0", cityscapes.import_)
+_export("KITTI 1.0", kitti.export)
+_import("KITTI 1.0", kitti.import_)
 
 
 def exporter(name: str):

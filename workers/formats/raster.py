@@ -1,0 +1,63 @@
+"""Shared code of the rasterised formats (MOTS PNG, CamVid, Cityscapes, KITTI): frames turned
+into class / instance images, and class or instance images read back as masks."""
+from __future__ import annotations
+
+from workers.formats import geometry
+from workers.formats.masks import draw, frame_instances
+from workers.formats.model import FormatError, ImportBuilder
+from workers.formats.voc import add_mask
+
+
+def paint_instances(shapes, w: int, h: int, mode: str, value_of) -> tuple[object, bool]:
+    """One image of `mode` where each instance's pixels hold value_of(instance index from 1,
+    leader shape); later (higher z_order) instances win. Returns (image, anything painted)."""
+    from PIL import Image
+    img = Image.new(mode, (w, h))
+    painted = False
+    for n, members in enumerate(frame_instances(shapes), 1):
+        value = value_of(n, members[0])
+        if value is None:
+            continue
+        for s in members:
+            m = draw(s, w, h)
+            if m is None or not m.getbbox():
+                continue
+            img.paste(value, (0, 0, w, h), m)
+            painted = True
+    return img, painted
+
+
+def read_png(path, what: str):
+    from PIL import Image
+    try:
+        img = Image.open(path)
+        img.load()
+    except Exception as e:  # Pillow raises many types on garbage
+        raise FormatError(f"{what} is not a readable image: {e}") from None
+    return img
+
+
+def add_region(builder: ImportBuilder, label, frame: int, mask: geometry.BoxMask, conv_mask_to_poly: bool,
+               attrs: dict | None = None) -> None:
+    add_mask(builder, label, frame, mask, conv_mask_to_poly, attrs)
+
+
+def colors_file(labels_colors: dict) -> str:
+    """`r g b name` lines (CamVid / Cityscapes / KITTI label_colors.txt)."""
+    return "".join("%d %d %d %s\n" % (c[0], c[1], c[2], n) for n, c in labels_colors.items())
+
+
+def parse_colors_file(text: str, what: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) < 4:
+            raise FormatError(f"{what}: expected 'r g b name', got '{line[:60]}'")
+        try:
+            color = tuple(int(v) for v in parts[:3])
+        except ValueError:
+            raise FormatError(f"{what}: bad colour in '{line[:60]}'") from None
+        out[" ".join(parts[3:])] = color
+    return out
