@@ -104,24 +104,25 @@ def uploaded_names(layout, task_id: int) -> list[str]:
 
 
 def add_uploads(layout, task_id: int, items) -> list[str]:
-    """Store client files as `upload/<base name>`; `items` are (name, write)
-    pairs where `write(path)` writes the bytes. Names accumulate across
-    requests in arrival order; a name already uploaded → 409. One lock and one
-    order-file write per call, however many files."""
-    items = [(safe_name(name), write) for name, write in items]
-    names = [n for n, _ in items]
-    if len(set(names)) != len(names):
-        raise Conflict("File with same name already exists")
+    """Store client files as `upload/<base name>`; `items` (any iterable, read
+    lazily: parts may still be arriving) are (name, write) pairs where
+    `write(path)` writes the bytes. Names accumulate across requests in
+    arrival order; a name already uploaded → 409. One lock and one order-file
+    write per call, however many files."""
     files = TaskFiles(layout, task_id)
     files.upload.mkdir(parents=True, exist_ok=True)
     with files.lock:
-        if set(names) & set(read_json(files.upload_order, [])):
-            raise Conflict("File with same name already exists")
-    staged = []
+        known = set(read_json(files.upload_order, []))
+    names: list[str] = []
+    staged: list[Path] = []
     try:
         for name, write in items:
+            name = safe_name(name)
+            if name in known or name in names:
+                raise Conflict("File with same name already exists")
             tmp = files.upload / f".{name}.{os.getpid()}.part"
             staged.append(tmp)
+            names.append(name)
             write(tmp)
         with files.lock:
             order = read_json(files.upload_order, [])
@@ -134,6 +135,15 @@ def add_uploads(layout, task_id: int, items) -> list[str]:
         for tmp in staged:
             tmp.unlink(missing_ok=True)
     return names
+
+
+def write_blocks(blocks):
+    """A `write(path)` for add_uploads from an iterator of byte blocks."""
+    def write(path: Path):
+        with open(path, "wb") as out:
+            for block in blocks:
+                out.write(block)
+    return write
 
 
 def add_upload(layout, task_id: int, name: str, write) -> str:

@@ -13,6 +13,7 @@ from domain.errors import Conflict, Invalid, NotFound
 from server import tus
 from server.auth import current_user
 from server.context import services, store
+from server.multipart import StreamedForm
 
 blp = Blueprint("data", __name__, url_prefix="/api", description="Task data")
 
@@ -29,35 +30,39 @@ def _send(request_id: int, task_id: int) -> None:
     dispatch.send(services().settings, CREATE_TASK_DATA, [request_id, task_id])
 
 
-def _body() -> dict:
-    """The DataRequest from a JSON body or multipart/urlencoded fields."""
-    if request.mimetype == "application/json" or not request.mimetype:
-        if not request.get_data(cache=True):
-            return {}
-        body = request.get_json(silent=True)
-        if body is None:
-            raise Invalid({"detail": "JSON parse error - the request body is not valid JSON."})
-        return body
-    form = {k: v for k, v in request.form.items() if not k.startswith("client_files")}
-    lists = task_data.data_request.collect_form_lists(form)
-    for key in ("job_file_mapping", "upload_file_order", "server_files", "remote_files",
-                "server_files_exclude"):
-        if key in request.form and key not in lists:
-            lists[key] = request.form.getlist(key)
-    return lists
+_LIST_FIELDS = ("job_file_mapping", "upload_file_order", "server_files", "remote_files", "server_files_exclude")
+
+
+def _body(fields: dict | None = None) -> dict:
+    """The DataRequest from a JSON body or from multipart fields (name → values)."""
+    if fields is None:
+        if request.mimetype in ("application/json", "") or not request.get_data(cache=True):
+            if not request.get_data(cache=True):
+                return {}
+            body = request.get_json(silent=True)
+            if body is None:
+                raise Invalid({"detail": "JSON parse error - the request body is not valid JSON."})
+            return body
+        fields = {k: request.form.getlist(k) for k in request.form}
+    flat = {k: v[-1] for k, v in fields.items() if not k.startswith("client_files")}
+    body = task_data.data_request.collect_form_lists(flat)
+    for key in _LIST_FIELDS:
+        if key in fields and key not in body:
+            body[key] = fields[key]
+    return body
 
 
 PRECOMPRESS = "workers.data_tasks.precompress_uploads"
 PRECOMPRESS_BATCH = 8
 
 
-def _precompress(task_id: int, names: list[str]) -> None:
+def _precompress(task_id: int, names: list[str], quality) -> None:
     """Queue encoding of this batch's images while the client sends the next one
     (the quality comes with every Upload-Multiple). Best effort: the build does
     whatever is not done."""
     try:
-        quality = int(request.form.get("image_quality", ""))
-    except ValueError:
+        quality = int(quality)
+    except (TypeError, ValueError):
         return
     if not 0 <= quality <= 100:
         return
@@ -69,12 +74,18 @@ def _precompress(task_id: int, names: list[str]) -> None:
         pass
 
 
-def _save_client_files(task_id: int) -> list[str]:
-    layout = services().layout
-    names = sorted((k for k in request.files if k.startswith("client_files")),
-                   key=lambda k: int(k[13:-1]) if k[13:-1].isdigit() else 1 << 30)
-    items = [(storage.filename or "", storage.save) for key in names for storage in request.files.getlist(key)]
-    return task_data.add_uploads(layout, task_id, items)
+def _receive_multipart(task_id: int) -> tuple[list[str], dict]:
+    """Stream a multipart body: client_files[i] parts go straight into the
+    task's upload area in arrival order; returns (stored names, fields)."""
+    form = StreamedForm(request.stream, request.headers.get("Content-Type", ""))
+
+    def items():
+        for field, filename, blocks in form.files():
+            if field.startswith("client_files"):
+                yield filename, task_data.write_blocks(blocks)
+
+    names = task_data.add_uploads(services().layout, task_id, items())
+    return names, form.lists()
 
 
 @blp.route("/tasks/<int:task_id>/data", methods=["POST", "OPTIONS"], strict_slashes=False)
@@ -100,16 +111,19 @@ def upload_data(task_id):
     if start and not finish:
         task_data.begin_upload(s, svc.layout, task_id)
         return Response(status=202)
+    multipart = request.mimetype == "multipart/form-data"
     if multiple and not finish:
         task_data_attachable(task_id)
-        _precompress(task_id, _save_client_files(task_id))
+        if not multipart:
+            raise Invalid("Upload-Multiple needs a multipart/form-data body")
+        names, fields = _receive_multipart(task_id)
+        _precompress(task_id, names, (fields.get("image_quality") or [None])[-1])
         return Response(status=200)
     if not finish and not start:
         # one-shot: a fresh upload of whatever files this request carries
         task_data.begin_upload(s, svc.layout, task_id)
-    if request.files:
-        _save_client_files(task_id)
-    rq_id = task_data.submit(s, svc.layout, svc.settings, task_id, user, _body(), _send)
+    fields = _receive_multipart(task_id)[1] if multipart else None
+    rq_id = task_data.submit(s, svc.layout, svc.settings, task_id, user, _body(fields), _send)
     return {"rq_id": rq_id}, 202
 
 
