@@ -155,3 +155,22 @@ def per_frame_shapes(data: dict, frames=None) -> list[dict]:
     for frame, tags, shapes in FrameObjects(d):
         out += shapes
     return out
+
+
+ICDAR_LABELS = [{"id": 1, "name": "icdar", "color": "#ff00ff", "type": "any", "svg": "", "sublabels": [],
+                 "attributes": [{"id": 1, "name": "text", "input_type": "text", "values": [""], "default_value": "",
+                                 "mutable": False}]}]
+
+
+def icdar_dataset() -> dict:
+    """A task in the shape the ICDAR formats expect: label `icdar` with a `text` attribute."""
+    t = lambda v: [{"spec_id": 1, "value": v}]  # noqa: E731
+    return {"labels": copy.deepcopy(ICDAR_LABELS), "frames": copy.deepcopy(FRAMES),
+            "annotations": {"tags": [{"label_id": 1, "frame": 0, "group": 0, "source": "manual",
+                                      "attributes": t('Hello, "quoted" word')},
+                                     {"label_id": 1, "frame": 1, "group": 0, "source": "manual",
+                                      "attributes": t("second")}],
+                            "shapes": [shape("rectangle", 1, 0, [10, 10, 30, 20], attributes=t("box text")),
+                                       shape("polygon", 1, 1, [1, 1, 20, 2, 10, 15], attributes=t("poly")),
+                                       shape("rectangle", 1, 3, [2.5, 2, 8, 9])],
+                            "tracks": []}}

@@ -18,6 +18,10 @@ from workers.formats.model import FormatError
 PAIRS = {name: ("CVAT for images 1.1" if name == "CVAT 1.1" else name) for name in registry.IMPORTERS}
 
 
+def _data(fmt):
+    return sample.icdar_dataset() if fmt.startswith("ICDAR") else sample.dataset()
+
+
 def test_registry_lists_exact_names():
     listing = registry.listing()
     exporters = [f["name"] for f in listing["exporters"]]
@@ -39,7 +43,7 @@ def test_unknown_format_names():
 
 @pytest.mark.parametrize("fmt", sorted(PAIRS))
 def test_unknown_label(tmp_path, fmt):
-    d = sample.dataset()
+    d = _data(fmt)
     out = tmp_path / "out.zip"
     registry.export_dataset(PAIRS[fmt], d, out, save_images=True, image_bytes=sample.image_bytes)
     renamed = copy.deepcopy(d["labels"])
@@ -53,7 +57,7 @@ def test_unknown_label(tmp_path, fmt):
 def test_unmatched_frames(tmp_path, fmt):
     if fmt in ("MOT 1.1",):
         pytest.skip("MOT matches frames by number only")
-    d = sample.dataset()
+    d = _data(fmt)
     out = tmp_path / "out.zip"
     registry.export_dataset(PAIRS[fmt], d, out, save_images=True, image_bytes=sample.image_bytes)
     others = [dict(f, name="zz/other%d.jpg" % f["frame"], frame=f["frame"] + 100) for f in d["frames"]]

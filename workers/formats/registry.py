@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
-from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, imagenet, kitti, labelme, masks, mot,
-                             mots, ultralytics, voc, yolo)
+from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, icdar, imagenet, kitti, labelme, masks,
+                             mot, mots, ultralytics, voc, widerface, yolo)
 from workers.formats.model import FormatError
 
 
@@ -99,6 +99,12 @@ _export("Cityscapes 1.0", cityscapes.export)
 _import("Cityscapes 1.0", cityscapes.import_)
 _export("KITTI 1.0", kitti.export)
 _import("KITTI 1.0", kitti.import_)
+_export("ICDAR Recognition 1.0", icdar.export_recognition)
+_import("ICDAR Recognition 1.0", icdar.import_recognition)
+_export("ICDAR Localization 1.0", icdar.export_localization)
+_import("ICDAR Localization 1.0", icdar.import_localization)
+_export("WiderFace 1.0", widerface.export)
+_import("WiderFace 1.0", widerface.import_)
 
 
 def exporter(name: str):

@@ -1,0 +1,51 @@
+"""ICDAR Recognition / Localization and WiderFace: files parsed by hand, imports compared."""
+import zipfile
+
+from tests.formats import sample
+from workers.formats import registry
+
+
+def _export(tmp_path, fmt, d, **kw):
+    out = tmp_path / "out.zip"
+    registry.export_dataset(fmt, d, out, **kw)
+    return out, zipfile.ZipFile(out)
+
+
+def test_icdar_recognition(tmp_path):
+    d = sample.icdar_dataset()
+    out, zf = _export(tmp_path, "ICDAR Recognition 1.0", d, save_images=True, image_bytes=sample.image_bytes)
+    lines = zf.read("default/gt.txt").decode().splitlines()
+    assert lines[0] == 'img1.jpg, "Hello, \\"quoted\\" word"'
+    assert "default/images/sub/img2.png" in zf.namelist()
+    got = registry.import_annotations("ICDAR Recognition 1.0", out, d["labels"], d["frames"])
+    texts = sorted((t["frame"], sample.attrs_of(t)[1]) for t in got["tags"])
+    assert (0, 'Hello, "quoted" word') in texts and (1, "second") in texts and (0, "box text") in texts
+
+
+def test_icdar_localization(tmp_path):
+    d = sample.icdar_dataset()
+    out, zf = _export(tmp_path, "ICDAR Localization 1.0", d)
+    assert zf.read("default/gt_img1.txt").decode() == '10 10 30 20 "box text"\n'
+    assert zf.read("default/sub/gt_img2.txt").decode() == '1,1,20,2,10,15,"poly"\n'
+    assert zf.read("default/gt_img4.txt").decode() == '2.5 2 8 9 ""\n'  # the default text is written
+    assert zf.read("default/gt_img3.txt").decode() == ""
+    got = registry.import_annotations("ICDAR Localization 1.0", out, d["labels"], d["frames"])
+    plain = lambda s: sample.key(s, with_attrs=False)  # noqa: E731
+    assert sorted(map(plain, got["shapes"])) == sorted(map(plain, d["annotations"]["shapes"]))
+    assert sorted(sample.attrs_of(s).get(1) for s in got["shapes"]) == ["", "box text", "poly"]
+
+
+def test_widerface(tmp_path):
+    d = sample.dataset()
+    out, zf = _export(tmp_path, "WiderFace 1.0", d, save_images=True, image_bytes=sample.image_bytes)
+    assert zf.read("labels.txt").decode() == "car\nperson\nskel\nnose\ntail\nbike"
+    lines = zf.read("wider_face_split/wider_face_default_bbx_gt.txt").decode().splitlines()
+    assert lines[:3] == ["0--car/img1.jpg", "3", "10 10 20 10 - - - 1 - - car"]
+    assert "1--person/sub/img2.png" in lines and "no_label/img5.jpg" in lines
+    assert lines[lines.index("no_label/img5.jpg") - 1] != "0"  # no count line for an empty image
+    assert "WIDER_default/images/0--car/img1.jpg" in zf.namelist()
+    got = registry.import_annotations("WiderFace 1.0", out, d["labels"], d["frames"])
+    want = [s for s in sample.per_frame_shapes(d["annotations"]) if s["type"] == "rectangle"]
+    plain = lambda s: sample.key(s, with_attrs=False, with_rotation=False)  # noqa: E731
+    assert sorted(map(plain, got["shapes"])) == sorted(map(plain, want))
+    assert sorted((t["frame"], t["label_id"]) for t in got["tags"]) == [(0, 1), (1, 2)]
