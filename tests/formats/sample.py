@@ -174,3 +174,14 @@ def icdar_dataset() -> dict:
                                        shape("polygon", 1, 1, [1, 1, 20, 2, 10, 15], attributes=t("poly")),
                                        shape("rectangle", 1, 3, [2.5, 2, 8, 9])],
                             "tracks": []}}
+
+
+def face_dataset() -> dict:
+    """At most one box and one 5-point set per frame (VGGFace2)."""
+    d = dataset()
+    d["annotations"] = {"tags": [], "tracks": [], "shapes": [
+        shape("rectangle", 2, 0, [10, 10, 30, 20]),
+        shape("points", 2, 0, [12, 12, 18, 12, 15, 15, 13, 18, 17, 18]),
+        shape("rectangle", 1, 1, [1.5, 2, 20, 25]),
+        shape("points", 6, 3, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5])]}
+    return d

@@ -19,7 +19,11 @@ PAIRS = {name: ("CVAT for images 1.1" if name == "CVAT 1.1" else name) for name 
 
 
 def _data(fmt):
-    return sample.icdar_dataset() if fmt.startswith("ICDAR") else sample.dataset()
+    if fmt.startswith("ICDAR"):
+        return sample.icdar_dataset()
+    if fmt.startswith("VGGFace2"):
+        return sample.face_dataset()
+    return sample.dataset()
 
 
 def test_registry_lists_exact_names():
@@ -123,7 +127,7 @@ def test_zip_slip_absolute_and_symlink(tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", sorted(PAIRS))
 def test_archive_limits(tmp_path, fmt, monkeypatch):
-    d = sample.dataset()
+    d = _data(fmt)
     out = tmp_path / "out.zip"
     registry.export_dataset(PAIRS[fmt], d, out, save_images=True, image_bytes=sample.image_bytes)
     monkeypatch.setattr(common, "MAX_MEMBERS", 2)

@@ -49,3 +49,21 @@ def test_widerface(tmp_path):
     plain = lambda s: sample.key(s, with_attrs=False, with_rotation=False)  # noqa: E731
     assert sorted(map(plain, got["shapes"])) == sorted(map(plain, want))
     assert sorted((t["frame"], t["label_id"]) for t in got["tags"]) == [(0, 1), (1, 2)]
+
+
+def test_vggface2(tmp_path):
+    import csv
+    import io
+    import pytest
+    d = sample.face_dataset()
+    out, zf = _export(tmp_path, "VGGFace2 1.0", d, save_images=True, image_bytes=sample.image_bytes)
+    assert zf.read("labels.txt").decode().splitlines()[3] == "nose skel"
+    bb = list(csv.reader(io.StringIO(zf.read("bb_landmark/loose_bb_default.csv").decode())))
+    assert bb[0] == ["NAME_ID", "X", "Y", "W", "H"] and bb[1] == ["person/img1", "10.0", "10.0", "20.0", "10.0"]
+    lm = list(csv.reader(io.StringIO(zf.read("bb_landmark/loose_landmark_default.csv").decode())))
+    assert len(lm[0]) == 11 and lm[2][0] == "bike/img4"
+    assert "default/person/img1.jpg" in zf.namelist() and "default/no_label/img3.jpg" in zf.namelist()
+    got = registry.import_annotations("VGGFace2 1.0", out, d["labels"], d["frames"])
+    assert sorted(map(sample.key, got["shapes"])) == sorted(map(sample.key, d["annotations"]["shapes"]))
+    with pytest.raises(registry.FormatError, match="one box and one 5-point set"):
+        registry.export_dataset("VGGFace2 1.0", sample.dataset(), tmp_path / "x.zip")

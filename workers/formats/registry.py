@@ -16,7 +16,7 @@ from functools import partial
 from typing import Callable
 
 from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, icdar, imagenet, kitti, labelme, masks,
-                             mot, mots, ultralytics, voc, widerface, yolo)
+                             mot, mots, ultralytics, vggface2, voc, widerface, yolo)
 from workers.formats.model import FormatError
 
 
@@ -105,6 +105,8 @@ _export("ICDAR Localization 1.0", icdar.export_localization)
 _import("ICDAR Localization 1.0", icdar.import_localization)
 _export("WiderFace 1.0", widerface.export)
 _import("WiderFace 1.0", widerface.import_)
+_export("VGGFace2 1.0", vggface2.export)
+_import("VGGFace2 1.0", vggface2.import_)
 
 
 def exporter(name: str):
