@@ -67,3 +67,36 @@ def test_vggface2(tmp_path):
     assert sorted(map(sample.key, got["shapes"])) == sorted(map(sample.key, d["annotations"]["shapes"]))
     with pytest.raises(registry.FormatError, match="one box and one 5-point set"):
         registry.export_dataset("VGGFace2 1.0", sample.dataset(), tmp_path / "x.zip")
+
+
+def test_open_images(tmp_path):
+    import csv
+    import io
+    import json
+    from PIL import Image
+    from workers.formats import geometry
+    d = sample.dataset()
+    out, zf = _export(tmp_path, "Open Images V6 1.0", d, save_images=True, image_bytes=sample.image_bytes)
+    read = lambda n: list(csv.DictReader(io.StringIO(zf.read(n).decode())))  # noqa: E731
+    boxes = read("annotations/default-annotations-bbox.csv")
+    car = [b for b in boxes if b["ImageID"] == "img1" and b["IsOccluded"] == "1"][0]
+    assert (car["LabelName"], car["XMin"], car["XMax"], car["YMin"], car["YMax"]) == \
+        ("car", "0.15625", "0.46875", "0.208333", "0.416667")
+    assert car["IsTruncated"] == "-1"
+    assert [(t["ImageID"], t["LabelName"]) for t in read("annotations/default-annotations-human-imagelabels.csv")] == \
+        [("img1", "car"), ("sub/img2", "person")]
+    segm = read("annotations/default-annotations-object-segmentation.csv")
+    assert len(segm) == 2
+    png = Image.open(io.BytesIO(zf.read("masks/default/" + segm[1]["MaskPath"])))
+    assert png.size == (64, 48) and png.getpixel((41, 5)) == 255
+    assert json.loads(zf.read("annotations/bbox_labels_600_hierarchy.json"))["Subcategory"][2] == \
+        {"LabelName": "skel", "Subcategory": [{"LabelName": "nose"}, {"LabelName": "tail"}]}
+    assert "images/default/sub/img2.png" in zf.namelist()
+    assert zf.read("annotations/images.meta").decode().splitlines()[2] == "sub/img2 48 64"
+    got = registry.import_annotations("Open Images V6 1.0", out, d["labels"], d["frames"], conv_mask_to_poly=False)
+    want = [s for s in sample.per_frame_shapes(d["annotations"]) if s["type"] == "rectangle"]
+    plain = lambda s: sample.key(s, nd=2, with_attrs=False, with_rotation=False)  # noqa: E731
+    assert sorted(plain(s) for s in got["shapes"] if s["type"] == "rectangle") == sorted(map(plain, want))
+    masks = [s for s in got["shapes"] if s["type"] == "mask"]
+    assert geometry.decode_cvat_mask(masks[1]["points"]) == geometry.decode_cvat_mask(sample.MASK)
+    assert len(got["tags"]) == 2

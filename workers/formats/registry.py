@@ -16,7 +16,7 @@ from functools import partial
 from typing import Callable
 
 from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, icdar, imagenet, kitti, labelme, masks,
-                             mot, mots, ultralytics, vggface2, voc, widerface, yolo)
+                             mot, mots, open_images, ultralytics, vggface2, voc, widerface, yolo)
 from workers.formats.model import FormatError
 
 
@@ -107,6 +107,8 @@ _export("WiderFace 1.0", widerface.export)
 _import("WiderFace 1.0", widerface.import_)
 _export("VGGFace2 1.0", vggface2.export)
 _import("VGGFace2 1.0", vggface2.import_)
+_export("Open Images V6 1.0", open_images.export)
+_import("Open Images V6 1.0", open_images.import_)
 
 
 def exporter(name: str):
