@@ -156,3 +156,20 @@ def test_unsorted_input_gives_the_same_archive(tmp_path):
     a, b = load(tmp_path / "a.zip"), load(tmp_path / "b.zip")
     key = lambda x: (x["image_id"], x["bbox"], str(x["segmentation"]))  # noqa: E731
     assert sorted(map(key, a["annotations"])) == sorted(map(key, b["annotations"]))
+
+
+def test_project_subsets_and_duplicate_names(tmp_path):
+    d = sample.dataset()
+    d["frames"][0]["subset"] = d["frames"][1]["subset"] = "train"
+    for f in d["frames"][2:]:
+        f["subset"] = "val"
+        f["name"] = "same.jpg"
+    out = tmp_path / "p.zip"
+    registry.export_dataset("COCO 1.0", d, out, save_images=True, image_bytes=sample.image_bytes)
+    zf = zipfile.ZipFile(out)
+    assert {"annotations/instances_train.json", "annotations/instances_val.json"} <= set(zf.namelist())
+    val = json.loads(zf.read("annotations/instances_val.json"))
+    assert [i["file_name"] for i in val["images"]] == ["same.jpg", "same_1.jpg", "same_2.jpg"]
+    assert [i["id"] for i in val["images"]] == [3, 4, 5]  # ids continue across subset files
+    assert {"images/val/same.jpg", "images/val/same_1.jpg", "images/val/same_2.jpg"} <= set(zf.namelist())
+    assert d["frames"][3]["name"] == "same.jpg"  # the input is not modified

@@ -20,7 +20,7 @@ from xml.etree.ElementTree import ParseError
 from workers.formats import common
 from workers.formats.geometry import decode_cvat_mask
 from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,
-                                   expand_track_shapes, stop_frame)
+                                   expand_track_shapes, stop_frame, subsets)
 
 
 def _f(v) -> str:
@@ -351,11 +351,11 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None, 
             w.close(0, "annotations")
         if save_images:
             is_video = bool(dataset.get("video"))
-            for frame in dataset["frames"]:
-                sub = "images"
-                if frame.get("subset") and (dataset.get("meta") or {}).get("kind") == "project":
-                    sub = posixpath.join("images", frame["subset"])
-                common.write_image(archive, sub, frame, image_bytes, is_video)
+            project = (dataset.get("meta") or {}).get("kind") == "project"
+            for subset, frames in subsets(dataset):
+                for frame in frames:
+                    sub = posixpath.join("images", subset) if project else "images"
+                    common.write_image(archive, sub, frame, image_bytes, is_video)
 
 
 def export_images(dataset, path, **kw):

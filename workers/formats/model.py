@@ -184,10 +184,24 @@ def image_name(frame: dict, video: bool = False) -> str:
 
 
 def subsets(dataset: dict) -> list[tuple[str, list[dict]]]:
-    """Frames grouped by subset in first-appearance order (task exports: one `default`)."""
+    """Frames grouped by subset in first-appearance order (task exports: one `default`).
+    Within a subset, a frame path seen before (two tasks of a project) is renamed
+    `name_1.ext`, `name_2.ext`… (formats.md §2.2); the input frames are not modified."""
     groups: dict[str, list[dict]] = {}
+    seen: dict[str, set] = {}
     for f in dataset["frames"]:
-        groups.setdefault(f.get("subset") or "default", []).append(f)
+        subset = f.get("subset") or "default"
+        names = seen.setdefault(subset, set())
+        name = f["name"]
+        if name in names:
+            stem, ext = posixpath.splitext(name)
+            i = 1
+            while f"{stem}_{i}{ext}" in names:
+                i += 1
+            name = f"{stem}_{i}{ext}"
+            f = dict(f, name=name)
+        names.add(name)
+        groups.setdefault(subset, []).append(f)
     return list(groups.items())
 
 
