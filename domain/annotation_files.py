@@ -285,10 +285,10 @@ class TaskFiles:
         """Replace everything with `state`; returns the serialized body."""
         return self.write_snapshot_raw(state.header(), state.body())
 
-    def write_snapshot_raw(self, header: dict, body: dict) -> bytes:
+    def write_snapshot_raw(self, header: dict, body: dict, encode=orjson.dumps) -> bytes:
         """Replace everything with `body` (a LabeledData whose objects all carry ids)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        body = orjson.dumps(body)
+        body = encode(body)
         _write_parts_atomic(self.snapshot, [orjson.dumps(header) + b"\n", body])
         for old in self.dir.glob("journal.*.jsonl"):   # all older: a new snapshot starts clean
             old.unlink(missing_ok=True)

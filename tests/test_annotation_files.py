@@ -158,3 +158,37 @@ def test_parts_are_written_whole(tmp_path):
     files_mod._write_parts_atomic(target, parts)
     assert target.read_bytes() == b"".join(parts)
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_msgspec_put_path_stores_what_the_careful_path_stores(tmp_path):
+    from domain import annotation_check as chk
+    store, task_id, label_id = _make_task(tmp_path)
+    scope = ann.task_scope(store, task_id)
+    shapes = [
+        {"type": "rectangle", "label_id": label_id, "frame": 1, "points": [1, 2, 3, 4]},
+        {"type": "polygon", "label_id": label_id, "frame": 2, "points": [1, 2, 3, 4.5, 5, 6], "rotation": 45,
+         "occluded": True, "z_order": -1, "group": 2, "source": "auto", "score": 0.5, "id": None},
+        {"type": "points", "label_id": label_id, "frame": 9, "points": [1, 2], "outside": True, "attributes": []},
+        {"type": "cuboid", "label_id": label_id, "frame": 0, "points": list(range(16))},
+    ]
+    payload = {"shapes": shapes, "tags": [{"label_id": label_id, "frame": 3}],
+               "tracks": [{"label_id": label_id, "frame": 0, "shapes": [
+                   {"type": "ellipse", "frame": 0, "points": [5, 5, 9, 7]}]}]}
+    raw = orjson.dumps(payload)
+    assert chk.decode_put(raw, scope.rules()) is not None          # the fast road is taken
+    fast = orjson.loads(ann.put(scope, raw))
+    careful = orjson.loads(ann.put(scope, payload))
+    for data in (fast, careful):
+        for kind in ("tags", "shapes", "tracks"):
+            for obj in data[kind]:
+                obj.pop("id")
+                for shape in obj.get("shapes", ()):
+                    shape.pop("id")
+        data.pop("version")
+    assert fast == careful
+    # anything unusual goes the careful way (and still works)
+    for odd in ({"shapes": [dict(shapes[0], group=None)]}, {"shapes": [dict(shapes[0], id=3)]},
+                {"shapes": [{"type": "mask", "label_id": label_id, "frame": 0, "points": [1, 0, 0, 0, 0]}]},
+                {"shapes": [dict(shapes[0], extra=1)]}, {"shapes": [dict(shapes[0], points=[1, 2, 3])]}):
+        assert chk.decode_put(orjson.dumps(odd), scope.rules()) is None
+    assert len(orjson.loads(ann.put(scope, orjson.dumps({"shapes": [dict(shapes[0], group=None)]})))["shapes"]) == 1

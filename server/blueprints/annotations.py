@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from domain import access, annotations as ann
-from domain.errors import Forbidden, Invalid
+from domain.errors import Forbidden
 from server.auth import current_user
 from server.context import store
 from server.schemas.annotations import AnnotationActionArgs, LabeledData
@@ -35,13 +35,7 @@ def _json_response(body: bytes, status=200, etag: str | None = None) -> Response
 
 
 def _body():
-    raw = request.get_data(cache=False)
-    if not raw:
-        return {}
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise Invalid({"detail": "JSON parse error - the request body is not valid JSON."})
+    return ann.parse_json(request.get_data(cache=False))
 
 
 def _gone():
@@ -95,7 +89,7 @@ class _Annotations(MethodView):
             return _gone()
         scope = self.scope(*ids.values(), write=True)
         with ann.bulk():
-            body = ann.put(scope, _body(), request.headers.get("If-Match"))
+            body = ann.put(scope, request.get_data(cache=False), request.headers.get("If-Match"))
         return _json_response(body, etag=ann.current_etag(scope))
 
     @blp.arguments(AnnotationActionArgs, location="query")
