@@ -100,3 +100,24 @@ def test_open_images(tmp_path):
     masks = [s for s in got["shapes"] if s["type"] == "mask"]
     assert geometry.decode_cvat_mask(masks[1]["points"]) == geometry.decode_cvat_mask(sample.MASK)
     assert len(got["tags"]) == 2
+
+
+def test_lfw(tmp_path):
+    d = sample.dataset()
+    d["labels"][0]["attributes"].append({"id": 9, "name": "positive_pairs", "input_type": "text", "values": [""],
+                                         "default_value": "", "mutable": False})
+    d["annotations"]["tags"][0]["attributes"].append({"spec_id": 9, "value": "img3"})
+    d["annotations"]["tags"].append({"label_id": 1, "frame": 2, "group": 0, "source": "manual", "attributes": []})
+    out, zf = _export(tmp_path, "LFW 1.0", d, save_images=True, image_bytes=sample.image_bytes)
+    pairs = zf.read("default/annotations/pairs.txt").decode().splitlines()
+    assert pairs == ["car\timg1\timg3", "person/sub/img2"]
+    people = zf.read("default/annotations/people.txt").decode().splitlines()
+    assert people[:2] == ["car\t2", "person\t1"] and len(people) == 6
+    landmarks = zf.read("default/annotations/landmarks.txt").decode().splitlines()
+    assert landmarks == ["bike/img1.jpg\t3.0\t3.0\t5.0\t7.0"]
+    assert {"default/images/car/img1.jpg", "default/images/person/sub/img2.png", "default/images/img4.jpg"} <= \
+        set(zf.namelist())
+    got = registry.import_annotations("LFW 1.0", out, d["labels"], d["frames"])
+    tags = sorted((t["frame"], t["label_id"], tuple(sorted(sample.attrs_of(t).items()))) for t in got["tags"])
+    assert tags == [(0, 1, ((9, "img3"),)), (1, 2, ()), (2, 1, ())]
+    assert [(s["frame"], s["label_id"], s["points"]) for s in got["shapes"]] == [(0, 6, [3.0, 3.0, 5.0, 7.0])]

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
-from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, icdar, imagenet, kitti, labelme, masks,
-                             mot, mots, open_images, ultralytics, vggface2, voc, widerface, yolo)
+from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, icdar, imagenet, kitti, labelme, lfw,
+                             masks, mot, mots, open_images, ultralytics, vggface2, voc, widerface, yolo)
 from workers.formats.model import FormatError
 
 
@@ -109,6 +109,8 @@ _export("VGGFace2 1.0", vggface2.export)
 _import("VGGFace2 1.0", vggface2.import_)
 _export("Open Images V6 1.0", open_images.export)
 _import("Open Images V6 1.0", open_images.import_)
+_export("LFW 1.0", lfw.export)
+_import("LFW 1.0", lfw.import_)
 
 
 def exporter(name: str):
