@@ -87,8 +87,9 @@ def test_cityscapes(tmp_path):
 def test_kitti(tmp_path):
     d, out, zf = _export(tmp_path, "KITTI 1.0", save_images=True, image_bytes=sample.image_bytes)
     lines = zf.read("default/label_2/img1.txt").decode().splitlines()
-    assert len(lines) == 3 and all(len(l.split()) == 15 for l in lines)
-    assert lines[0].split()[:8] == ["car", "0.0", "1", "-10", "10.00", "10.00", "30.00", "20.00"]
+    assert len(lines) == 3 and all(len(l.split()) == 16 for l in lines)
+    assert lines[0] == "car 0.0 1 -1 10.0 10.0 30.0 20.0 -1 -1 -1 -1 -1 -1 -1 1.0"
+    assert "default/label_2/img5.txt" not in zf.namelist()  # written only for frames with boxes
     assert "default/image_2/sub/img2.png" in zf.namelist()
     sem = _png(zf, "default/semantic/img1.png")
     assert sem.getpixel((10, 8)) == 2  # the person polygon, label index 2 (background is 0)

@@ -21,6 +21,15 @@ def _colors(labels: Labels) -> dict:
     return out
 
 
+def _cast(v, default: float) -> float:
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
 def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) -> None:
     labels = Labels(dataset["labels"])
     video = bool(dataset.get("video"))
@@ -40,12 +49,15 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) 
                         continue
                     attrs = labels.typed_attributes(s["label_id"], s.get("attributes"))
                     x1, y1, x2, y2 = (r2(v) for v in s["points"][:4])
-                    trunc = attrs.get("truncated", 0.0)
-                    trunc = float(trunc) if not isinstance(trunc, str) else (1.0 if trunc.lower() == "true" else 0.0)
-                    lines.append("%s %.1f %d -10 %.2f %.2f %.2f %.2f -1 -1 -1 -1000 -1000 -1000 -10" % (
-                        labels.name(s["label_id"]).replace(" ", "_"), trunc, 1 if s.get("occluded") else 0,
-                        x1, y1, x2, y2))
-                archive.write(f"{subset}/label_2/{ident}.txt", "".join(l + "\n" for l in lines))
+                    line: list = [-1] * 16  # the fork's line: name truncated occluded -1 x1 y1 x2 y2 -1… score
+                    line[0] = labels.name(s["label_id"]).replace(" ", "_")
+                    line[1] = _cast(attrs.get("truncated"), 0.0)
+                    line[2] = 1 if s.get("occluded") else 0
+                    line[4:8] = x1, y1, r2(x1 + r2(x2 - x1)), r2(y1 + r2(y2 - y1))
+                    line[15] = _cast(attrs.get("score"), 1.0)
+                    lines.append(" ".join(str(v) for v in line))
+                if lines:
+                    archive.write(f"{subset}/label_2/{ident}.txt", "".join(l + "\n" for l in lines))
                 segm = [s for s in shapes if s["type"] in ("polygon", "mask", "ellipse")]
                 if segm:
                     name = lambda s: labels.name(s["label_id"])  # noqa: E731
