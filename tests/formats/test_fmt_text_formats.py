@@ -15,7 +15,7 @@ def test_icdar_recognition(tmp_path):
     d = sample.icdar_dataset()
     out, zf = _export(tmp_path, "ICDAR Recognition 1.0", d, save_images=True, image_bytes=sample.image_bytes)
     lines = zf.read("default/gt.txt").decode().splitlines()
-    assert lines[0] == 'img1.jpg, "Hello, \\"quoted\\" word"'
+    assert lines[0] == 'img1.jpg, "Hello, "quoted" word"'
     assert "default/images/sub/img2.png" in zf.namelist()
     got = registry.import_annotations("ICDAR Recognition 1.0", out, d["labels"], d["frames"])
     texts = sorted((t["frame"], sample.attrs_of(t)[1]) for t in got["tags"])
@@ -25,9 +25,9 @@ def test_icdar_recognition(tmp_path):
 def test_icdar_localization(tmp_path):
     d = sample.icdar_dataset()
     out, zf = _export(tmp_path, "ICDAR Localization 1.0", d)
-    assert zf.read("default/gt_img1.txt").decode() == '10 10 30 20 "box text"\n'
-    assert zf.read("default/sub/gt_img2.txt").decode() == '1,1,20,2,10,15,"poly"\n'
-    assert zf.read("default/gt_img4.txt").decode() == '2.5 2 8 9 ""\n'  # the default text is written
+    assert zf.read("default/gt_img1.txt").decode() == '10.0 10.0 30.0 20.0 "box text"\n\n'  # + the tag's line
+    assert zf.read("default/sub/gt_img2.txt").decode() == '1.0,1.0,20.0,2.0,10.0,15.0,"poly"\n\n'
+    assert zf.read("default/gt_img4.txt").decode() == '2.5 2.0 8.0 9.0 ""\n'  # the default text is written
     assert zf.read("default/gt_img3.txt").decode() == ""
     got = registry.import_annotations("ICDAR Localization 1.0", out, d["labels"], d["frames"])
     plain = lambda s: sample.key(s, with_attrs=False)  # noqa: E731

@@ -22,14 +22,14 @@ def _text_of(labels: Labels, obj: dict):
 
 
 def _quote(s: str) -> str:
-    return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % s  # as the fork writes it: no escaping, readers strip the outer quotes
 
 
 def _unquote(s: str, where: str) -> str:
     s = s.strip()
     if len(s) < 2 or s[0] != '"' or s[-1] != '"':
         raise FormatError(f"{where}: expected a quoted text, got '{s[:60]}'")
-    return re.sub(r'\\(.)', r"\1", s[1:-1])
+    return s[1:-1]
 
 
 def export_recognition(dataset: dict, path, *, save_images: bool = False, image_bytes=None) -> None:
@@ -83,9 +83,12 @@ def export_localization(dataset: dict, path, *, save_images: bool = False, image
                     suffix = "" if text is None else _quote(str(text))
                     p = [r2(v) for v in s["points"]]
                     if s["type"] == "rectangle":
-                        lines.append(" ".join("%g" % v for v in p[:4]) + (" " + suffix if suffix else ""))
+                        lines.append(" ".join(str(v) for v in p[:4]) + (" " + suffix if suffix else ""))
                     elif s["type"] == "polygon":
-                        lines.append(",".join("%g" % v for v in p) + ("," + suffix if suffix else ""))
+                        lines.append(",".join(str(v) for v in p) + ("," + suffix if suffix else ""))
+                    else:
+                        lines.append("")  # the fork writes an empty line for any other annotation
+                lines += [""] * len(objects.tags.get(frame["frame"], ()))
                 ident = item_id(frame, video)
                 d, base = posixpath.split(ident)
                 archive.write(posixpath.join(subset, d, f"gt_{base}.txt"), "".join(l + "\n" for l in lines))
