@@ -103,12 +103,13 @@ def uploaded_names(layout, task_id: int) -> list[str]:
     return read_json(TaskFiles(layout, task_id).upload_order, [])
 
 
-def add_uploads(layout, task_id: int, items) -> list[str]:
+def add_uploads(layout, task_id: int, items, on_written=None) -> list[str]:
     """Store client files as `upload/<base name>`; `items` (any iterable, read
     lazily: parts may still be arriving) are (name, write) pairs where
     `write(path)` writes the bytes. Names accumulate across requests in
     arrival order; a name already uploaded → 409. One lock and one order-file
-    write per call, however many files."""
+    write per call, however many files. `on_written(name, staging name)` is
+    told as soon as each file's bytes are on disk (before the commit)."""
     files = TaskFiles(layout, task_id)
     files.upload.mkdir(parents=True, exist_ok=True)
     with files.lock:
@@ -124,6 +125,8 @@ def add_uploads(layout, task_id: int, items) -> list[str]:
             staged.append(tmp)
             names.append(name)
             write(tmp)
+            if on_written is not None:
+                on_written(name, tmp.name)
         with files.lock:
             order = read_json(files.upload_order, [])
             if set(names) & set(order):

@@ -160,3 +160,20 @@ def test_precompress_cache_matches_direct_processing(tmp_path):
     assert precompress.FrameCache(tmp_path / "cache", 70, False).get("plain.png", upload / "plain.png") is None
     calls = []
     assert cache.frame("bad.jpg", upload / "bad.jpg", lambda: calls.append(1) or "computed") == "computed"
+
+
+def test_precompress_from_staging_name_and_stale_cache(tmp_path):
+    import os
+    from workers.media import precompress
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    Image.new("RGB", (12, 12), (9, 9, 200)).save(upload / ".x.png.77.part", format="PNG")
+    assert precompress.precompress(upload, tmp_path / "c", [["x.png", ".x.png.77.part"]], 70, False) == 1
+    os.replace(upload / ".x.png.77.part", upload / "x.png")
+    cache = precompress.FrameCache(tmp_path / "c", 70, False)
+    assert cache.get("x.png", upload / "x.png").original == (upload / "x.png").read_bytes()
+    # another file under the same name (e.g. a retried upload) must not reuse the entry
+    (upload / "x.png").unlink()
+    Image.new("RGB", (14, 14), (200, 9, 9)).save(upload / "x.png")
+    assert cache.get("x.png", upload / "x.png") is None
+    assert precompress.precompress(upload, tmp_path / "c", [["../x.png", None]], 70, False) == 0

@@ -56,25 +56,40 @@ PRECOMPRESS = "workers.data_tasks.precompress_uploads"
 PRECOMPRESS_BATCH = 8
 
 
-def _precompress(task_id: int, names: list[str], quality) -> None:
-    """Queue encoding of this batch's images while the client sends the next one
-    (the quality comes with every Upload-Multiple). Best effort: the build does
-    whatever is not done."""
-    try:
-        quality = int(quality)
-    except (TypeError, ValueError):
-        return
-    if not 0 <= quality <= 100:
-        return
-    from workers import dispatch
-    try:
-        for i in range(0, len(names), PRECOMPRESS_BATCH):
-            dispatch.send(services().settings, PRECOMPRESS, [task_id, names[i:i + PRECOMPRESS_BATCH], quality])
-    except Exception:
-        pass
+class _Precompress:
+    """Queues encoding of uploaded images in batches while the request body is
+    still arriving (Upload-Multiple carries image_quality before the files).
+    Best effort: the build does whatever is not done."""
+
+    def __init__(self, task_id: int, fields: dict):
+        self.task_id, self.fields, self.batch, self.quality = task_id, fields, [], None
+        self.failed = False
+
+    def _quality(self):
+        if self.quality is None:
+            try:
+                self.quality = int((self.fields.get("image_quality") or [""])[-1])
+            except ValueError:
+                self.quality = -1
+        return self.quality
+
+    def __call__(self, name: str, staged: str) -> None:
+        self.batch.append([name, staged])
+        if len(self.batch) >= PRECOMPRESS_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, []
+        if not batch or self.failed or not 0 <= self._quality() <= 100:
+            return
+        from workers import dispatch
+        try:
+            dispatch.send(services().settings, PRECOMPRESS, [self.task_id, batch, self.quality])
+        except Exception:
+            self.failed = True
 
 
-def _receive_multipart(task_id: int) -> tuple[list[str], dict]:
+def _receive_multipart(task_id: int, precompress: bool = False) -> tuple[list[str], dict]:
     """Stream a multipart body: client_files[i] parts go straight into the
     task's upload area in arrival order; returns (stored names, fields)."""
     form = StreamedForm(request.stream, request.headers.get("Content-Type", ""))
@@ -84,7 +99,10 @@ def _receive_multipart(task_id: int) -> tuple[list[str], dict]:
             if field.startswith("client_files"):
                 yield filename, task_data.write_blocks(blocks)
 
-    names = task_data.add_uploads(services().layout, task_id, items())
+    queue = _Precompress(task_id, form.fields) if precompress else None
+    names = task_data.add_uploads(services().layout, task_id, items(), on_written=queue)
+    if queue is not None:
+        queue.flush()
     return names, form.lists()
 
 
@@ -116,8 +134,7 @@ def upload_data(task_id):
         task_data_attachable(task_id)
         if not multipart:
             raise Invalid("Upload-Multiple needs a multipart/form-data body")
-        names, fields = _receive_multipart(task_id)
-        _precompress(task_id, names, (fields.get("image_quality") or [None])[-1])
+        _receive_multipart(task_id, precompress=True)
         return Response(status=200)
     if not finish and not start:
         # one-shot: a fresh upload of whatever files this request carries

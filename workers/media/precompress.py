@@ -30,23 +30,32 @@ class FrameCache:
     def _path(self, name: str, kind: str) -> Path:
         return self.dir / f"{name}.{self.key}.{kind}"
 
+    @staticmethod
+    def _identity(source: Path) -> list:
+        st = source.stat()
+        return [st.st_size, st.st_mtime_ns, st.st_ino]
+
     def get(self, name: str, source: Path) -> Frame | None:
+        """The cached frame if it was made from this very file (size, mtime and
+        inode survive the rename from the staging name)."""
         try:
             meta = orjson.loads(self._path(name, "json").read_bytes())
+            if meta.get("source") != self._identity(source):
+                return None
             compressed = self._path(name, "jpeg").read_bytes()
             original = self._path(name, "orig").read_bytes() if meta["reencoded"] else source.read_bytes()
         except (FileNotFoundError, orjson.JSONDecodeError, KeyError):
             return None
         return Frame(meta["width"], meta["height"], compressed, original, meta["ext"])
 
-    def put(self, name: str, source: Path, frame: Frame) -> None:
-        reencoded = frame.original_ext != (source.suffix.lower().lstrip(".") or "bin")
+    def put(self, name: str, source: Path, frame: Frame, identity: list | None = None) -> None:
+        reencoded = frame.original_ext != (Path(name).suffix.lower().lstrip(".") or "bin")
         self._path(name, "jpeg").write_bytes(frame.compressed)
         if reencoded:
             self._path(name, "orig").write_bytes(frame.original)
         tmp = self._path(name, "json.tmp")
         tmp.write_bytes(orjson.dumps({"width": frame.width, "height": frame.height, "ext": frame.original_ext,
-                                      "reencoded": reencoded}))
+                                      "reencoded": reencoded, "source": identity or self._identity(source)}))
         os.replace(tmp, self._path(name, "json"))
 
     def claim(self, name: str) -> bool:
@@ -87,18 +96,37 @@ class FrameCache:
         return frame if frame is not None else compute()
 
 
-def precompress(upload_dir: Path, cache_dir: Path, names: list[str], quality: int, optimize: bool) -> int:
-    """Encode the compressed frames of uploaded `names`; returns how many."""
+def _source(upload_dir: Path, name: str, staged: str | None) -> Path | None:
+    """The uploaded file: its final name, or the staging name while the upload
+    request is still running (os.replace makes exactly one of them exist)."""
+    for candidate in (upload_dir / name, upload_dir / staged if staged else None, upload_dir / name):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return None
+
+
+def precompress(upload_dir: Path, cache_dir: Path, names: list, quality: int, optimize: bool) -> int:
+    """Encode the compressed frames of uploaded `names` (each a name or a
+    [name, staging name] pair); returns how many were encoded."""
     cache = FrameCache(cache_dir, quality, optimize)
     done = 0
-    for name in names:
-        source = upload_dir / name
-        if not images.is_image(name) or not source.is_file() or not cache.claim(name):
+    for entry in names:
+        name, staged = (entry, None) if isinstance(entry, str) else (entry[0], entry[1])
+        if not images.is_image(name) or "/" in name or (staged and "/" in staged):
+            continue
+        source = _source(upload_dir, name, staged)
+        if source is None or not cache.claim(name):
             continue
         try:
-            if cache.get(name, source) is None:
-                cache.put(name, source, images.process(source, name, quality, optimize))
-                done += 1
+            try:
+                identity = FrameCache._identity(source)
+                frame = images.process(source, name, quality, optimize)
+            except FileNotFoundError:  # renamed from its staging name meanwhile
+                source = upload_dir / name
+                identity = FrameCache._identity(source)
+                frame = images.process(source, name, quality, optimize)
+            cache.put(name, source, frame, identity)
+            done += 1
         except (MediaError, OSError):
             pass  # the build reports it
         finally:
