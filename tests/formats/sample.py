@@ -185,3 +185,21 @@ def face_dataset() -> dict:
         shape("rectangle", 1, 1, [1.5, 2, 20, 25]),
         shape("points", 6, 3, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5])]}
     return d
+
+
+MARKET_LABELS = [{"id": 1, "name": "market-1501", "color": "#00ffff", "type": "tag", "svg": "", "sublabels": [],
+                  "attributes": [
+                      {"id": 1, "name": "query", "input_type": "checkbox", "values": ["false"], "default_value": "false",
+                       "mutable": False},
+                      {"id": 2, "name": "person_id", "input_type": "number", "values": ["0", "9999", "1"],
+                       "default_value": "0", "mutable": False},
+                      {"id": 3, "name": "camera_id", "input_type": "number", "values": ["0", "9", "1"],
+                       "default_value": "0", "mutable": False}]}]
+
+
+def market_dataset() -> dict:
+    tag = lambda f, q, p, c: {"label_id": 1, "frame": f, "group": 0, "source": "manual", "attributes": [  # noqa: E731
+        {"spec_id": 1, "value": q}, {"spec_id": 2, "value": p}, {"spec_id": 3, "value": c}]}
+    return {"labels": copy.deepcopy(MARKET_LABELS), "frames": copy.deepcopy(FRAMES),
+            "annotations": {"tags": [tag(0, "true", "12", "0"), tag(1, "false", "7", "2")], "shapes": [],
+                            "tracks": []}}

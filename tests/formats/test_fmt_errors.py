@@ -23,6 +23,8 @@ def _data(fmt):
         return sample.icdar_dataset()
     if fmt.startswith("VGGFace2"):
         return sample.face_dataset()
+    if fmt.startswith("Market-1501"):
+        return sample.market_dataset()
     return sample.dataset()
 
 
@@ -53,7 +55,7 @@ def test_unknown_label(tmp_path, fmt):
     renamed = copy.deepcopy(d["labels"])
     for lab in renamed:
         lab["name"] = "other_" + lab["name"]
-    with pytest.raises(FormatError, match=r"Label '[a-z]+' is not registered for this task"):
+    with pytest.raises(FormatError, match=r"Label '[\w-]+' is not registered for this task"):
         registry.import_annotations(fmt, out, renamed, d["frames"])
 
 

@@ -121,3 +121,15 @@ def test_lfw(tmp_path):
     tags = sorted((t["frame"], t["label_id"], tuple(sorted(sample.attrs_of(t).items()))) for t in got["tags"])
     assert tags == [(0, 1, ((9, "img3"),)), (1, 2, ()), (2, 1, ())]
     assert [(s["frame"], s["label_id"], s["points"]) for s in got["shapes"]] == [(0, 6, [3.0, 3.0, 5.0, 7.0])]
+
+
+def test_market1501(tmp_path):
+    d = sample.market_dataset()
+    out, zf = _export(tmp_path, "Market-1501 1.0", d, save_images=True, image_bytes=sample.image_bytes)
+    lines = zf.read("images_default.txt").decode().splitlines()
+    assert lines[:2] == ["query/0012_c1s1_000000_00img1.jpg", "bounding_box_default/sub/0007_c3s1_000000_00img2.png"]
+    assert lines[2] == "bounding_box_default/img3.jpg"
+    assert "query/0012_c1s1_000000_00img1.jpg" in zf.namelist()
+    got = registry.import_annotations("Market-1501 1.0", out, d["labels"], d["frames"])
+    assert sorted((t["frame"], tuple(sorted(sample.attrs_of(t).items()))) for t in got["tags"]) == \
+        [(0, ((1, "true"), (2, "12"), (3, "0"))), (1, ((1, "false"), (2, "7"), (3, "2")))]

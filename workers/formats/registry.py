@@ -16,7 +16,7 @@ from functools import partial
 from typing import Callable
 
 from workers.formats import (camvid, cityscapes, coco, cvat_xml, datumaro, icdar, imagenet, kitti, labelme, lfw,
-                             masks, mot, mots, open_images, ultralytics, vggface2, voc, widerface, yolo)
+                             market1501, masks, mot, mots, open_images, ultralytics, vggface2, voc, widerface, yolo)
 from workers.formats.model import FormatError
 
 
@@ -111,6 +111,8 @@ _export("Open Images V6 1.0", open_images.export)
 _import("Open Images V6 1.0", open_images.import_)
 _export("LFW 1.0", lfw.export)
 _import("LFW 1.0", lfw.import_)
+_export("Market-1501 1.0", market1501.export)
+_import("Market-1501 1.0", market1501.import_)
 
 
 def exporter(name: str):
