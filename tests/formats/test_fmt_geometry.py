@@ -57,11 +57,17 @@ def test_against_pycocotools():
         assert g.rle_to_string(counts).encode() == ref["counts"]
         assert g.counts_area(counts) == int(mu.area(ref))
         assert g.counts_bbox(counts, h) == [float(v) for v in mu.toBbox(ref)]
-    for _ in range(200):
-        h, w = rnd.randint(5, 50), rnd.randint(5, 50)
-        poly = [rnd.uniform(-5, (w if i % 2 == 0 else h) + 5) for i in range(2 * rnd.randint(3, 8))]
+    for i in range(1500):  # small and large, float and integer vertices, repeated points, outside the image
+        h, w = rnd.randint(1, 300), rnd.randint(1, 300)
+        n = rnd.randint(3, 10)
+        if i % 3 == 0:
+            poly = [float(rnd.randint(-3, (w if j % 2 == 0 else h) + 3)) for j in range(2 * n)]
+        else:
+            poly = [round(rnd.uniform(-10, (w if j % 2 == 0 else h) + 10), 2) for j in range(2 * n)]
+        if i % 5 == 0:
+            poly[2:4] = poly[0:2]
         ref = mu.frPyObjects([poly], h, w)[0]
-        assert g.rle_to_string(g.polygon_counts(poly, h, w)).encode() == ref["counts"]
+        assert g.rle_to_string(g.polygon_counts(poly, h, w)).encode() == ref["counts"], poly
 
 
 def test_mask_polygons_cover_the_mask():

@@ -68,8 +68,33 @@ def _instances(shapes: list[dict]) -> list[list[dict]]:
     return out
 
 
+def _single(labels: Labels, s: dict, w: int, h: int) -> dict | None:
+    """Fast path of _instance_annotation for an ungrouped rectangle or polygon (the bulk of
+    real tasks): the same output without the group bookkeeping."""
+    attrs = shape_attributes(labels, s)
+    if "is_crowd" in attrs or "score" in attrs:
+        return None
+    p = s["points"]
+    if s["type"] == "rectangle":
+        x1, y1, x2, y2 = round(p[0], 2), round(p[1], 2), round(p[2], 2), round(p[3], 2)
+        bw, bh = round(x2 - x1, 2), round(y2 - y1, 2)
+        return {"category_id": labels.index[s["label_id"]] + 1, "bbox": [float(x1), float(y1), bw, bh],
+                "segmentation": [], "area": float(round(bw * bh, 2)), "iscrowd": 0, "attributes": attrs}
+    pts = [round(v, 2) for v in p]
+    xs, ys = pts[0::2], pts[1::2]
+    x0, y0 = min(xs), min(ys)
+    return {"category_id": labels.index[s["label_id"]] + 1,
+            "bbox": [round(x0, 2), round(y0, 2), round(max(xs) - x0, 2), round(max(ys) - y0, 2)],
+            "segmentation": [pts], "area": float(geometry.counts_area(geometry.polygon_counts(pts, h, w))),
+            "iscrowd": 0, "attributes": attrs}
+
+
 def _instance_annotation(labels: Labels, members: list[dict], frame: dict) -> dict | None:
     w, h = frame["width"], frame["height"]
+    if len(members) == 1 and members[0]["type"] in ("rectangle", "polygon"):
+        fast = _single(labels, members[0], w, h)
+        if fast is not None:
+            return fast
     measured = []
     for s in members:
         m = _box_of(s, w, h)

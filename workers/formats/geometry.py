@@ -306,15 +306,23 @@ def polygon_counts(xy: list[float], height: int, width: int) -> list[int]:
             lo, hi = (u0, u1) if u0 <= u1 else (u1, u0)
             m = lo + (2 - lo) % 5
             while m < hi:
-                # first t in [1, dy] where the column has moved past the step m ↔ m+1
-                left, right = 1, dy
-                while left < right:
-                    mid = (left + right) // 2
-                    if (u(mid) >= m + 1) if sl > 0 else (u(mid) <= m):
-                        right = mid
-                    else:
-                        left = mid + 1
-                emit(m, ys + left - 1)
+                # first t in [1, dy] where the column has moved past the step m ↔ m+1: start from
+                # the analytic estimate, then settle it with the exact expression (monotone in t)
+                if sl > 0:
+                    t = math.ceil((m + 0.5 - xs) / sl)
+                    t = 1 if t < 1 else (dy if t > dy else t)
+                    while t > 1 and u(t - 1) >= m + 1:
+                        t -= 1
+                    while t < dy and u(t) < m + 1:
+                        t += 1
+                else:
+                    t = math.floor((m + 0.5 - xs) / sl) + 1
+                    t = 1 if t < 1 else (dy if t > dy else t)
+                    while t > 1 and u(t - 1) <= m:
+                        t -= 1
+                    while t < dy and u(t) > m:
+                        t += 1
+                emit(m, ys + t - 1)
                 m += 5
     a.append(h * w)
     a.sort()
