@@ -32,6 +32,19 @@ class OrjsonProvider(JSONProvider):
         return orjson.loads(s)
 
 
+def _no_type_without_body(response):
+    """An empty answer (204, TUS, OPTIONS) names no content type."""
+    if response.status_code == 204 or (response.content_length == 0 and not response.is_streamed):
+        response.headers.pop("Content-Type", None)
+    return response
+
+
+class CvatApi(Api):
+    """Errors are DRF-shaped: a field dict, {"detail": …}, or a list of messages."""
+    ERROR_SCHEMA = {"description": "A DRF-shaped error",
+                    "anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}]}
+
+
 def create_app(settings: settings_module.Settings | None = None) -> Flask:
     settings = settings or settings_module.load()
     app = Flask(__name__, static_folder=None)
@@ -56,11 +69,12 @@ def create_app(settings: settings_module.Settings | None = None) -> Flask:
     app.extensions["cvat"] = services
     users.ensure_admin(services.store, settings.admin_user, settings.admin_password, settings.password_scrypt_n)
 
-    api = Api(app)
+    api = CvatApi(app)
     for module in (auth_bp, users_bp, server_info, projects, tasks, labels, jobs, data_bp, requests_bp, annotations_bp,
                    organizations_bp, issues_bp, datasets_bp, backups_bp):
         api.register_blueprint(module.blp)
     app.before_request(auth.authenticate)
+    app.after_request(_no_type_without_body)
     errors.register(app)
 
     @app.route("/api/static/swagger-ui/<path:name>")

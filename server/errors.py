@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -38,6 +38,15 @@ def validation_body(messages) -> dict:
                 merged.setdefault("non_field_errors", []).extend(part if isinstance(part, list) else [part])
         messages = merged
     return _drf_shape(messages)
+
+
+# OpenAPI for CVAT's legacy routes, which answer 410 with a plain-text pointer.
+GONE_DOC = {"responses": {"410": {"description": "Gone: the old flow was replaced",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}}}}
+
+
+def gone(message: str) -> Response:
+    return Response(message, status=410, mimetype="text/plain")
 
 
 def register(app):

@@ -10,6 +10,7 @@ from domain import access, exports, requests as rq
 from domain.errors import Forbidden, Invalid
 from server import transfers, tus
 from server.auth import current_user
+from server.errors import GONE_DOC, gone
 from server.context import services, store
 from server.query import workspace
 
@@ -50,9 +51,9 @@ def download_backup(kind, target_id):
 
 
 @blp.route("/<any(projects, tasks):kind>/<int:target_id>/backup", methods=["GET"])
+@blp.doc(**GONE_DOC)
 def legacy_backup(kind, target_id):
-    return Response("This endpoint is gone: POST .../backup/export and poll /api/requests/<rq_id>.",
-                    status=410, mimetype="text/plain")
+    return gone("This endpoint is gone: POST .../backup/export and poll /api/requests/<rq_id>.")
 
 
 def _import_target(kind: str) -> str:

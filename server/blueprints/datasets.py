@@ -15,6 +15,7 @@ from domain import access, clock, exports, requests as rq
 from domain.errors import Invalid
 from server import transfers, tus
 from server.auth import current_user
+from server.errors import GONE_DOC, gone
 from server.context import services, store
 from workers.formats import registry
 
@@ -86,9 +87,9 @@ def download_dataset(kind, target_id):
 
 
 @blp.route("/<any(projects, tasks, jobs):kind>/<int:target_id>/dataset", methods=["GET"])
+@blp.doc(**GONE_DOC)
 def legacy_dataset(kind, target_id):
-    return Response("This endpoint is gone: POST .../dataset/export and poll /api/requests/<rq_id>.",
-                    status=410, mimetype="text/plain")
+    return gone("This endpoint is gone: POST .../dataset/export and poll /api/requests/<rq_id>.")
 
 
 def _import_target(kind: str, target_id: int) -> str:

@@ -1,5 +1,7 @@
 """Pieces shared by several resources."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+from datetime import datetime, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 
 class Request(Schema):
@@ -7,9 +9,23 @@ class Request(Schema):
         unknown = EXCLUDE
 
 
+class _IsoDateTime(fields.String):
+    """ISO-8601 datetimes stay strings (stored and sent in DRF's format), but
+    what clients send must parse as one."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("Datetime has wrong format. Use ISO 8601, e.g. 2026-01-31T12:00:00Z.") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def Timestamp(**kwargs):
-    """ISO-8601 datetimes are stored and sent as strings (DRF's format)."""
-    return fields.String(metadata={"format": "date-time"}, **kwargs)
+    return _IsoDateTime(metadata={"format": "date-time"}, **kwargs)
 
 
 class BasicUser(Schema):
