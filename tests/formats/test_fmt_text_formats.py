@@ -133,3 +133,24 @@ def test_market1501(tmp_path):
     got = registry.import_annotations("Market-1501 1.0", out, d["labels"], d["frames"])
     assert sorted((t["frame"], tuple(sorted(sample.attrs_of(t).items()))) for t in got["tags"]) == \
         [(0, ((1, "true"), (2, "12"), (3, "0"))), (1, ((1, "false"), (2, "7"), (3, "2")))]
+
+
+def test_icdar_segmentation(tmp_path):
+    import io
+    from PIL import Image
+    from workers.formats import geometry
+    d = sample.icdar_dataset()
+    out, zf = _export(tmp_path, "ICDAR Segmentation 1.0", d, save_images=True, image_bytes=sample.image_bytes)
+    lines = zf.read("default/img1_GT.txt").decode().splitlines()
+    assert len(lines) == 1
+    r, g, b, cx, cy, x1, y1, x2, y2, text = lines[0].split(" ", 9)
+    assert (cx, cy, text) == ("-", "-", '"box text"') and (x1, y1) == ("10", "10")
+    bmp = Image.open(io.BytesIO(zf.read("default/img1_GT.bmp")))
+    assert bmp.format == "BMP" and bmp.getpixel((0, 0)) == (255, 255, 255)
+    assert bmp.getpixel((15, 15)) == (int(r), int(g), int(b))
+    assert zf.read("default/img3_GT.txt").decode() == "" and "default/img3_GT.bmp" not in zf.namelist()
+    got = registry.import_annotations("ICDAR Segmentation 1.0", out, d["labels"], d["frames"], conv_mask_to_poly=False)
+    assert sorted((s["frame"], sample.attrs_of(s).get(1)) for s in got["shapes"]) == [(0, "box text"), (1, "poly"), (3, "")]
+    box = [s for s in got["shapes"] if s["frame"] == 0][0]
+    m = geometry.decode_cvat_mask(box["points"])
+    assert (m.left, m.top) == (10, 10) and m.area() == 21 * 11  # Pillow fills the box outline inclusively

@@ -1,4 +1,4 @@
-"""ICDAR Recognition 1.0 and ICDAR Localization 1.0 — formats.md §5.
+"""ICDAR Recognition 1.0, ICDAR Localization 1.0 and ICDAR Segmentation 1.0 — formats.md §5.
 
 Recognition: <subset>/gt.txt, one `<image file>, "<caption>"` line per captioned object (any tag
 or shape with a `text` attribute), images in <subset>/images/. Import: tags of label `icdar`.
@@ -132,4 +132,131 @@ def import_localization(path, labels: list[dict], frames: list[dict], *, video: 
                     if len(pts) != 4:
                         raise FormatError(f"{where}: a box needs 4 coordinates")
                     builder.add_shape(LABEL, frame, "rectangle", pts, attrs)
+    return builder.result()
+
+
+# ---------------------------------------------------------------------------------------------
+# ICDAR Segmentation 1.0: <subset>/<id>_GT.bmp (white background, one colour per text instance)
+# and <subset>/<id>_GT.txt, one line per instance in index order:
+#   `R G B cx cy x1 y1 x2 y2 "text"` (`- -` without a centre; `#` before a line whose text is " ";
+#   an empty line between groups), as the fork writes it. Rectangles (rotated ones as polygons),
+#   polygons, masks and ellipses are rasterised; attributes `index`, `color`, `center`, `text`
+#   of the label are used when present (index = order, colour = a generated one otherwise).
+
+def _instance_colors(n: int) -> list[tuple[int, int, int]]:
+    out = []
+    for i in range(1, n + 1):
+        out.append(((i * 67) % 251, (i * 131) % 241, (i * 199) % 239))
+    return out
+
+
+def export_segmentation(dataset: dict, path, *, save_images: bool = False, image_bytes=None) -> None:
+    from workers.formats.masks import draw, frame_instances
+    from PIL import Image
+    import io
+    labels = Labels(dataset["labels"])
+    video = bool(dataset.get("video"))
+    objects = FrameObjects(dataset)
+    with common.Archive(path) as archive:
+        for subset, frames in subsets(dataset):
+            for frame in frames:
+                ident = item_id(frame, video)
+                w, h = frame["width"], frame["height"]
+                instances = frame_instances(objects.shapes.get(frame["frame"], ()))
+                entries = []
+                for n, members in enumerate(instances):
+                    attrs = labels.typed_attributes(members[0]["label_id"], members[0].get("attributes"))
+                    try:
+                        index = int(float(attrs.get("index", n)))
+                    except (TypeError, ValueError):
+                        index = n
+                    entries.append((index, n, members, attrs))
+                entries.sort(key=lambda e: (e[0], e[1]))
+                colors = _instance_colors(len(entries))
+                lines = []
+                img = Image.new("RGB", (w, h), (255, 255, 255))
+                group = entries[0][2][0].get("group") or 0 if entries else 0
+                for k, (index, _, members, attrs) in enumerate(entries):
+                    g = members[0].get("group") or 0
+                    if g != group or (not g and k and group):
+                        lines.append("")
+                    group = g
+                    color = colors[k]
+                    given = str(attrs.get("color") or "").split()
+                    if len(given) == 3 and all(v.isdigit() for v in given):
+                        color = tuple(int(v) for v in given)
+                    boxes = []
+                    for s in members:
+                        m = draw(s, w, h)
+                        if m is None or not m.getbbox():
+                            continue
+                        img.paste(color, (0, 0, w, h), m)
+                        boxes.append(m.getbbox())
+                    if not boxes:
+                        continue
+                    x1, y1 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+                    x2, y2 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+                    text = str(attrs.get("text", ""))
+                    center = str(attrs.get("center") or "").strip() or "- -"
+                    prefix = "#" if text == " " else ""
+                    lines.append('%s%d %d %d %s %d %d %d %d "%s"' % (prefix, color[0], color[1], color[2], center,
+                                                                   x1, y1, x2 - 1, y2 - 1, text))
+                if entries:
+                    buf = io.BytesIO()
+                    img.save(buf, "BMP")
+                    archive.write(f"{subset}/{ident}_GT.bmp", buf.getvalue())
+                archive.write(f"{subset}/{ident}_GT.txt", "".join(l + "\n" for l in lines))
+                if save_images:
+                    common.write_image(archive, f"{subset}/images", frame, image_bytes, video)
+
+
+def import_segmentation(path, labels: list[dict], frames: list[dict], *, video: bool = False,
+                        conv_mask_to_poly: bool = True, **_) -> dict:
+    from workers.formats import geometry
+    from workers.formats.raster import read_png
+    from workers.formats.voc import add_mask
+    builder = ImportBuilder(labels, frames, tracks_allowed=False)
+    matcher = FrameMatcher(frames, video=video)
+    with common.open_input(path) as root:
+        txts = [p for p in common.files(root, "_GT.txt")]
+        if not txts:
+            raise FormatError("Dataset must contain a file: <subset>/<image>_GT.txt")
+        items = []
+        for p in txts:
+            rel = p.relative_to(root).parts
+            ident = "/".join(rel[1:])[:-len("_GT.txt")] if len(rel) > 1 else p.name[:-len("_GT.txt")]
+            items.append((ident, p))
+        matcher.set_root_hint(i for i, _ in items)
+        for ident, p in items:
+            frame = matcher.match(ident)
+            bmp = p.with_name(p.name[:-len(".txt")] + ".bmp")
+            rows = []
+            group, index = 0, 0
+            for lineno, line in enumerate(common.read_text(p, p.name).splitlines(), 1):
+                if not line.strip():
+                    group += 1
+                    continue
+                m = re.match(r'^#?\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+\S+\s*(".*")?\s*$', line)
+                if not m:
+                    raise FormatError(f"{p.name} line {lineno}: expected 'R G B cx cy x1 y1 x2 y2 \"text\"'")
+                color = tuple(int(m.group(i)) for i in (1, 2, 3))
+                text = _unquote(m.group(6), f"{p.name} line {lineno}") if m.group(6) else ""
+                if line.startswith("#"):
+                    text = " "
+                center = "" if m.group(4) == "-" else f"{m.group(4)} {m.group(5)}"
+                rows.append((color, {"index": index, "text": text, "color": " ".join(map(str, color)),
+                                     "center": center}, group))
+                index += 1
+            if not rows:
+                continue
+            if not bmp.is_file():
+                raise FormatError(f"{p.name}: the mask image {bmp.name} is missing")
+            masks = geometry.image_to_masks(read_png(bmp, bmp.name).convert("RGB"))
+            groups_used = {g for _, _, g in rows}
+            for color, attrs, g in rows:
+                m = masks.get(color)
+                if m is None:
+                    continue
+                add_mask(builder, LABEL, frame, m, conv_mask_to_poly, attrs,
+                         group=(g + 1) if len(groups_used) > 1 else 0)
     return builder.result()
