@@ -131,3 +131,28 @@ def test_entities_are_refused(tmp_path):
                     '<annotations><version>&y;</version></annotations>')
     with pytest.raises(registry.FormatError, match="not allowed"):
         registry.import_annotations("CVAT 1.1", bomb, d["labels"], d["frames"])
+
+
+def test_project_and_job_meta(tmp_path):
+    d = sample.dataset(meta={"kind": "project", "id": 7, "name": "p", "subsets": ["train", "val"],
+                             "tasks": [{"id": 3, "name": "t", "size": 5, "subset": "train"}],
+                             "owner": {"username": "admin", "email": "a@x"}})
+    for f in d["frames"]:
+        f.update(subset="train", task_id=3)
+    out = tmp_path / "p.zip"
+    registry.export_dataset("CVAT for images 1.1", d, out, save_images=True, image_bytes=sample.image_bytes)
+    root, names = _xml(out)
+    project = root.find("meta/project")
+    assert [c.tag for c in project] == ["id", "name", "bugtracker", "created", "updated", "tasks", "subsets",
+                                        "owner", "assignee", "labels"]
+    assert project.findtext("subsets") == "train\nval" and project.findtext("owner/username") == "admin"
+    assert project.find("tasks/task/labels") is None and project.findtext("tasks/task/id") == "3"
+    assert root.find("image").get("subset") == "train" and root.find("image").get("task_id") == "3"
+    assert "images/train/sub/img2.png" in names
+    job = sample.dataset(meta={"kind": "job", "id": 9, "segments": [{"id": 9, "start": 0, "stop": 4,
+                                                                      "url": "http://h/api/jobs/9"}]})
+    registry.export_dataset("CVAT for images 1.1", job, tmp_path / "j.zip")
+    root, _ = _xml(tmp_path / "j.zip")
+    meta = root.find("meta/job")
+    assert meta.findtext("id") == "9" and meta.find("name") is None
+    assert meta.findtext("segments/segment/url") == "http://h/api/jobs/9"

@@ -93,11 +93,51 @@ def _write_labels(w: _Writer, depth: int, labels: Labels) -> None:
     w.close(depth, "labels")
 
 
+_TASK_FIELDS = ["id", "name", "size", "mode", "overlap", "bugtracker", "created", "updated", "subset",
+                "start_frame", "stop_frame", "frame_filter"]
+
+
+def _write_project_meta(w: _Writer, meta: dict, labels: Labels) -> None:
+    """<project>: id, name, bugtracker, created, updated, <tasks> (task blocks without labels),
+    subsets (newline-joined), owner, assignee, labels."""
+    w.open(2, "project")
+    for key in ("id", "name", "bugtracker", "created", "updated"):
+        w.leaf(3, key, meta.get(key, "") if meta.get(key) is not None else "")
+    w.open(3, "tasks")
+    for task in meta.get("tasks") or ():
+        w.open(4, "task")
+        for key in _TASK_FIELDS:
+            w.leaf(5, key, task.get(key, "") if task.get(key) is not None else "")
+        segments = task.get("segments") or []
+        if segments:
+            w.open(5, "segments")
+            for seg in segments:
+                w.open(6, "segment")
+                for key in ("id", "start", "stop", "url"):
+                    w.leaf(7, key, seg.get(key, ""))
+                w.close(6, "segment")
+            w.close(5, "segments")
+        _write_user(w, 5, "owner", task.get("owner"))
+        _write_user(w, 5, "assignee", task.get("assignee"))
+        w.close(4, "task")
+    w.close(3, "tasks")
+    w.leaf(3, "subsets", "\n".join(meta.get("subsets") or []))
+    _write_user(w, 3, "owner", meta.get("owner"))
+    _write_user(w, 3, "assignee", meta.get("assignee"))
+    _write_labels(w, 3, labels)
+    w.close(2, "project")
+
+
 def _write_meta(w: _Writer, dataset: dict, labels: Labels) -> None:
     meta = dict(dataset.get("meta") or {})
     kind = meta.get("kind", "task")
     frames = dataset["frames"]
     w.open(1, "meta")
+    if kind == "project":
+        _write_project_meta(w, meta, labels)
+        w.leaf(2, "dumped", meta.get("dumped") or str(datetime.datetime.now(datetime.timezone.utc)))
+        w.close(1, "meta")
+        return
     w.open(2, kind)
     fields = ["id", "name", "size", "mode", "overlap", "bugtracker", "created", "updated",
               "subset", "start_frame", "stop_frame", "frame_filter"]
