@@ -77,20 +77,22 @@ def encode_jpeg(image: Image.Image, quality: int, optimize: bool = False) -> byt
     return out.getvalue()
 
 
-def process(path: Path, label: str, quality: int, optimize: bool = False) -> Frame:
+def process(path: Path, label: str, quality: int, optimize: bool = False, keep_original: bool = True) -> Frame:
+    """Decode once: the compressed JPEG, the upright size, and the original
+    frame's bytes (only when re-encoded, or when keep_original: else b"")."""
     image = _open(path, label)
     try:
         turned = orientation(image) not in (0, 1)
         upright = ImageOps.exif_transpose(image) if turned else image
         compressed = encode_jpeg(upright, quality, optimize)
-        ext = path.suffix.lower().lstrip(".") or "bin"
+        ext = Path(label).suffix.lower().lstrip(".") or path.suffix.lower().lstrip(".") or "bin"
         if turned or image.format == "TIFF":
             buf = io.BytesIO()
             keep = upright if upright.mode in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16") else _to_rgb(upright)
             keep.save(buf, format="PNG")
             original, ext = buf.getvalue(), "png"
         else:
-            original = path.read_bytes()
+            original = path.read_bytes() if keep_original else b""
         return Frame(upright.width, upright.height, compressed, original, ext)
     except MediaError:
         raise

@@ -120,11 +120,11 @@ def precompress(upload_dir: Path, cache_dir: Path, names: list, quality: int, op
         try:
             try:
                 identity = FrameCache._identity(source)
-                frame = images.process(source, name, quality, optimize)
+                frame = images.process(source, name, quality, optimize, keep_original=False)
             except FileNotFoundError:  # renamed from its staging name meanwhile
                 source = upload_dir / name
                 identity = FrameCache._identity(source)
-                frame = images.process(source, name, quality, optimize)
+                frame = images.process(source, name, quality, optimize, keep_original=False)
             cache.put(name, source, frame, identity)
             done += 1
         except (MediaError, OSError):
