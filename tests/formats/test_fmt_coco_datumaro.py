@@ -173,3 +173,14 @@ def test_project_subsets_and_duplicate_names(tmp_path):
     assert [i["id"] for i in val["images"]] == [3, 4, 5]  # ids continue across subset files
     assert {"images/val/same.jpg", "images/val/same_1.jpg", "images/val/same_2.jpg"} <= set(zf.namelist())
     assert d["frames"][3]["name"] == "same.jpg"  # the input is not modified
+
+
+def test_sorted_input_is_not_indexed():
+    from workers.formats.model import FrameObjects
+    objects = FrameObjects(sample.dataset())
+    for f in sample.FRAMES:
+        objects.shapes.get(f["frame"])
+    assert objects.shapes.index is None  # walked with a cursor, no per-frame copy of the input
+    assert [s["frame"] for s in objects.shapes.get(3)] == [3, 3, 3]  # the group + the skeleton track
+    assert objects.shapes.index is not None  # a backwards lookup falls back to an index, same answer
+    assert len(objects.shapes.get(0)) == 6  # 5 shapes + the tracked box
