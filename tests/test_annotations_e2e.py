@@ -224,13 +224,19 @@ def test_status_follows_jobs(sdk, task, ids):
     assert sdk.tasks.retrieve(task.id).status == "annotation"
 
 
+SHAPES_PER_PATCH = 4000
+
+
 def _patcher(url, key, task_id, label_id, worker, rounds, queue):
     http = requests.Session()
     http.headers["Authorization"] = f"Token {key}"
     created = []
     for i in range(rounds):
+        # 4000 shapes a request: checking them inside the task lock takes longer than
+        # touching updated_date after it, so the two workers really overlap (with 5 or
+        # 400 shapes the store lock of that touch put them in lockstep: no test of the lock).
         body = {"shapes": [{"type": "rectangle", "label_id": label_id, "frame": (worker * 5 + i) % 10,
-                            "points": [worker, i, worker + 10.0, i + 10.0]} for _ in range(5)]}
+                            "points": [worker, i, worker + 10.0, i + 10.0]} for _ in range(SHAPES_PER_PATCH)]}
         r = http.patch(f"{url}/api/tasks/{task_id}/annotations/?action=create", json=body)
         if r.status_code != 200:
             queue.put(("error", r.status_code, r.text))
@@ -243,7 +249,7 @@ def test_two_processes_patching_at_once_lose_nothing(stack, sdk, task, ids, admi
     key = admin_session.headers["Authorization"].split()[1]
     queue = multiprocessing.get_context("spawn").Queue()
     ctx = multiprocessing.get_context("spawn")
-    rounds = 20
+    rounds = 4
     procs = [ctx.Process(target=_patcher, args=(stack.url, key, task.id, ids["car"], w, rounds, queue))
              for w in range(2)]
     for p in procs:
@@ -253,6 +259,6 @@ def test_two_processes_patching_at_once_lose_nothing(stack, sdk, task, ids, admi
         p.join(30)
     assert all(r[0] == "ok" for r in results), results
     created = results[0][1] + results[1][1]
-    assert len(created) == len(set(created)) == 2 * rounds * 5
+    assert len(created) == len(set(created)) == 2 * rounds * SHAPES_PER_PATCH
     shapes = task.get_annotations().shapes
     assert sorted(s.id for s in shapes) == sorted(created)
