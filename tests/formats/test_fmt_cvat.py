@@ -156,3 +156,11 @@ def test_project_and_job_meta(tmp_path):
     meta = root.find("meta/job")
     assert meta.findtext("id") == "9" and meta.find("name") is None
     assert meta.findtext("segments/segment/url") == "http://h/api/jobs/9"
+
+
+def test_nested_meta_shape(tmp_path):
+    d = sample.dataset(meta={"task": {"id": 12, "name": "demo", "size": 5, "mode": "annotation"}})
+    registry.export_dataset("CVAT for images 1.1", d, tmp_path / "a.zip")
+    root, _ = _xml(tmp_path / "a.zip")
+    assert root.findtext("meta/task/id") == "12" and root.findtext("meta/task/name") == "demo"
+    assert root.findtext("meta/task/stop_frame") == "4"
