@@ -32,6 +32,7 @@ class Settings:
     archive_max_bytes: int
     image_max_pixels: int
     export_ttl: int
+    requeue_after: int
     media_threads: int
     video_processes: int
     jpeg_optimize: int

@@ -165,3 +165,18 @@ def latest_for_task(store, task_id: int, action_type: str = "create:task") -> di
     found = [d for d in store.scan(COLLECTION)
              if d["operation"].get("task_id") == task_id and d["operation"].get("type") == action_type]
     return reap(store, max(found, key=lambda d: d["created_date"])) if found else None
+
+
+def stale_queued(store, older_than: float) -> list[dict]:
+    """Requests still queued whose message went out more than `older_than`
+    seconds ago: a broker that restarted empty has lost their messages."""
+    now = time.time()
+    return [d for d in store.scan(COLLECTION) if d["status"] == "queued"
+            and now - d.get("sent_at", clock.parse(d["created_date"]).timestamp()) > older_than]
+
+
+def mark_sent(store, doc_id: int) -> None:
+    def change(doc):
+        if doc["status"] == "queued":
+            doc["sent_at"] = time.time()
+    store.update(COLLECTION, doc_id, change)

@@ -47,9 +47,8 @@ def queue(rq_id: str, operation: dict, celery_task: str, key: str | None = None,
         from workers import dispatch
         try:
             dispatch.send(svc.settings, celery_task, [doc["id"]])
-        except Exception as e:  # broker down: the request must not stay queued forever
-            rq.fail(s, doc["id"], f"Could not queue the request: {e}")
-            raise
+        except Exception as e:  # broker down: the request ends failed, never queued forever
+            rq.fail(s, doc["id"], f"Could not queue the request (is Redis running?): {e}")
     response = jsonify({"rq_id": rq_id})
     response.status_code = 202
     return response

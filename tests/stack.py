@@ -40,7 +40,7 @@ def _wait(predicate, what: str, timeout: float, procs=()):
 
 
 class Stack:
-    def __init__(self, web_workers: int = 2, worker_concurrency: int = 2, extra_env=None):
+    def __init__(self, web_workers: int = 2, worker_concurrency: int = 2, extra_env=None, beat: bool = False):
         self.tmp = Path(tempfile.mkdtemp(prefix="cvat-stack-"))
         self.storage = self.tmp / "storage"
         self.share = self.tmp / "share"
@@ -61,25 +61,29 @@ class Stack:
         })
         self.env.update(extra_env or {})
         self.worker_concurrency = worker_concurrency
+        self.beat = beat
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs = self.tmp / "logs"
         self.logs.mkdir()
 
     def _spawn(self, name, args):
-        log = open(self.logs / f"{name}.log", "wb")
+        log = open(self.logs / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         return self.procs[name]
 
     def start(self):
-        bin_dir = Path(sys.executable).parent
+        self.start_redis()
+        self.start_web()
+        self.start_worker()
+        return self
+
+    def start_redis(self):
+        """A redis-server that keeps nothing on disk: a restart comes back empty."""
         redis = self._spawn("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
                                       "--save", "", "--appendonly", "no", "--dir", str(self.tmp)])
         _wait(lambda: socket.create_connection(("127.0.0.1", self.redis_port), 0.2).close() or True,
               "redis-server", 20, [redis])
-        self.start_web()
-        self.start_worker()
-        return self
 
     def start_web(self):
         bin_dir = Path(sys.executable).parent
@@ -88,10 +92,14 @@ class Stack:
 
     def start_worker(self):
         bin_dir = Path(sys.executable).parent
-        worker = self._spawn("worker", [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker",
-                                        "--loglevel", "INFO", "--concurrency", str(self.worker_concurrency),
-                                        "--hostname", f"test-{self.port}@%h"])
-        _wait(lambda: b"ready." in (self.logs / "worker.log").read_bytes(), "celery worker", 60, [worker])
+        log = self.logs / "worker.log"
+        seen = log.stat().st_size if log.exists() else 0
+        args = [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
+                "--concurrency", str(self.worker_concurrency), "--hostname", f"test-{self.port}@%h"]
+        if self.beat:
+            args.append("--beat")
+        worker = self._spawn("worker", args)
+        _wait(lambda: b"ready." in log.read_bytes()[seen:], "celery worker", 60, [worker])
 
     def stop(self, name=None, sig=15):
         for key in ([name] if name else list(self.procs)[::-1]):

@@ -50,6 +50,8 @@ def make_celery(settings: settings_module.Settings) -> Celery:
             "purge-expired-credentials": {"task": "workers.maintenance.purge_expired_credentials",
                                           "schedule": 3600.0},
             "purge-expired-files": {"task": "workers.maintenance.purge_expired_files", "schedule": 3600.0},
+            "requeue-stale-requests": {"task": "workers.maintenance.requeue_stale_requests",
+                                       "schedule": max(1.0, settings.requeue_after / 2)},
         },
         beat_schedule_filename=str(settings.storage_dir / "celerybeat-schedule"),
     )
