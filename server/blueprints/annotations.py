@@ -17,14 +17,21 @@ from domain import access, annotations as ann
 from domain.errors import Forbidden
 from server.auth import current_user
 from server.context import store
-from server.schemas.annotations import AnnotationActionArgs, LabeledData
+from server.schemas.annotations import LabeledData
 
 blp = Blueprint("annotations", __name__, url_prefix="/api", description="Annotations of tasks and jobs")
 
 _LEGACY_READ = ("format", "filename", "action", "location", "cloud_storage_id")
 _LEGACY_WRITE = ("format", "rq_id")
+_IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+             "description": "ETag of a previous read: a stale one gets 412 and nothing changes"}
+_IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                  "description": "ETag of a previous read: 304 when nothing changed since"}
+_ACTION = {"in": "query", "name": "action", "required": True,
+           "schema": {"type": "string", "enum": list(ann.ACTIONS)},
+           "description": "create | update | delete (anything else: 400)"}
 _BODY_DOC = {"requestBody": {"content": {"application/json": {
-    "schema": {"$ref": "#/components/schemas/LabeledData"}}}}}
+    "schema": {"$ref": "#/components/schemas/LabeledData"}}}}, "parameters": [_IF_MATCH]}
 
 
 def _json_response(body: bytes, status=200, etag: str | None = None) -> Response:
@@ -67,7 +74,8 @@ def _job_scope(job_id: int, write: bool) -> ann.Scope:
 class _Annotations(MethodView):
     scope = staticmethod(_task_scope)
 
-    @blp.response(200, LabeledData)
+    @blp.doc(parameters=[_IF_NONE_MATCH])
+    @blp.response(200, LabeledData, headers={"ETag": {"schema": {"type": "string"}}})
     def get(self, **ids):
         if any(k in request.args for k in _LEGACY_READ):
             return _gone()
@@ -92,16 +100,16 @@ class _Annotations(MethodView):
             body = ann.put(scope, request.get_data(cache=False), request.headers.get("If-Match"))
         return _json_response(body, etag=ann.current_etag(scope))
 
-    @blp.arguments(AnnotationActionArgs, location="query")
-    @blp.doc(**_BODY_DOC)
+    @blp.doc(**dict(_BODY_DOC, parameters=[_ACTION, _IF_MATCH]))
     @blp.response(200, LabeledData)
-    def patch(self, args, **ids):
+    def patch(self, **ids):
         scope = self.scope(*ids.values(), write=True)
         with ann.bulk():
             result = ann.patch(scope, request.args.get("action", ""), _body(), request.headers.get("If-Match"))
             body = orjson.dumps(result)
         return _json_response(body, etag=ann.current_etag(scope))
 
+    @blp.doc(parameters=[_IF_MATCH])
     @blp.response(204)
     def delete(self, **ids):
         ann.delete(self.scope(*ids.values(), write=True), request.headers.get("If-Match"))

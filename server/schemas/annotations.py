@@ -1,7 +1,7 @@
 """LabeledData: the annotation envelope. These schemas describe the API (OpenAPI)
 and are never used to load or dump shapes: a 100k-shape body goes through
 domain/annotation_check.py in one fast pass instead (see its docstring)."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from domain.annotation_check import SHAPE_TYPES, SOURCES
 
@@ -65,10 +65,3 @@ class LabeledData(Schema):
     shapes = fields.List(fields.Nested(LabeledShape))
     tracks = fields.List(fields.Nested(LabeledTrack))
     intervals = fields.List(fields.Dict())
-
-
-class AnnotationActionArgs(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    action = fields.String(metadata={"description": "create | update | delete (anything else: 400)"})
