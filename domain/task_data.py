@@ -220,6 +220,13 @@ def deleted_frames(layout, task_id: int) -> list[int]:
     return read_json(TaskFiles(layout, task_id).deleted(), [])
 
 
+def frame_time(layout, task_id: int, number: int) -> float | None:
+    """Timestamp (s) of task frame `number` of a video task, recorded at build
+    (lets ffmpeg seek exactly instead of decoding from the start)."""
+    times = read_json(TaskFiles(layout, task_id).data / "video_index.json")
+    return times[number] if times and 0 <= number < len(times) else None
+
+
 def chunk_ext(data: dict, quality: str) -> str:
     kind = data["compressed_chunk_type"] if quality == "compressed" else data["original_chunk_type"]
     return "zip" if kind == "imageset" else "mp4"
@@ -245,7 +252,8 @@ def chunk_file(layout, task: dict, number: int, quality: str) -> Path:
                 last_task = min(first_task + data["chunk_size"], data["size"]) - 1
                 step = data.get("step", 1)
                 video.mp4_chunk(Path(data["video_path"]), path, data["start_frame"] + first_task * step,
-                                data["start_frame"] + last_task * step, step)
+                                data["start_frame"] + last_task * step, step,
+                                frame_time(layout, task["id"], first_task))
     return path
 
 
@@ -278,7 +286,7 @@ def job_chunk_file(layout, task: dict, job: dict, index: int, quality: str) -> P
         if ext == "mp4":
             step = data.get("step", 1)
             video.mp4_chunk(Path(data["video_path"]), path, data["start_frame"] + first * step,
-                            data["start_frame"] + last * step, step)
+                            data["start_frame"] + last * step, step, frame_time(layout, task["id"], first))
         else:
             members = []
             for frame in range(first, last + 1):
@@ -297,7 +305,8 @@ def frame_bytes(layout, task: dict, number: int, quality: str) -> tuple[bytes, s
     files = TaskFiles(layout, task["id"])
     chunk, index = divmod(number, data["chunk_size"])
     if data["media"] == "video" and quality == "original":
-        return video.png_frame(Path(data["video_path"]), data["start_frame"] + number * data.get("step", 1)), "image/png"
+        return video.png_frame(Path(data["video_path"]), data["start_frame"] + number * data.get("step", 1),
+                               frame_time(layout, task["id"], number)), "image/png"
     body, ext = chunks.read_member(files.chunk(quality, chunk, "zip"), index)
     return body, _MEDIA_TYPES.get(ext.lower(), "application/octet-stream")
 

@@ -239,3 +239,24 @@ def test_image_options(sdk, tmp_path, stack):
                                       data_params={"copy_data": True, "filename_pattern": "*_00[12].png"})
     assert [f.name for f in task.get_meta().frames] == ["copy/img_001.png", "copy/img_002.png"]
     assert task.get_meta().storage == "local"
+
+
+def test_video_originals_by_exact_seek(sdk, tmp_path):
+    from workers.media import video
+    path = make_video(tmp_path / "long.mp4", 26, size=(64, 48))
+    task = sdk.tasks.create_from_data(_spec("originals", segment_size=9), [path],
+                                      data_params={"chunk_size": 4, "start_frame": 1, "frame_step": 2})
+    assert task.size == 13  # source frames 1, 3, …, 25
+    for n in (0, 6, 12):
+        assert frame_index(task.get_frame(n, quality="original").read(), 26) == 1 + 2 * n
+    buf = io.BytesIO()
+    task.download_chunk(2, buf, quality="original")
+    (tmp_path / "c2.mp4").write_bytes(buf.getvalue())
+    decoded = [frame_index(j, 26) for j in video.jpeg_frames(tmp_path / "c2.mp4", "c2.mp4", 90)]
+    assert decoded == [17, 19, 21, 23]
+    job = sorted(task.get_jobs(), key=lambda j: j.start_frame)[1]
+    assert (job.start_frame, job.stop_frame) == (5, 12)  # overlap 5 → min(5, 9 // 2) = 4; job chunk 1 = 9…12
+    (_, response) = sdk.api_client.jobs_api.retrieve_data(job.id, type="chunk", index=1, quality="original",
+                                                          _parse_response=False)
+    (tmp_path / "j1.mp4").write_bytes(response.data)
+    assert [frame_index(j, 26) for j in video.jpeg_frames(tmp_path / "j1.mp4", "j1.mp4", 90)] == [19, 21, 23, 25]

@@ -309,6 +309,7 @@ def _build_video(src: Source, params, files: TaskFiles, limits: Limits, progress
         estimate = max(1, len(range(start, last + 1, step)))
     parts = video_parts(limits.video_processes)
     sizes = [0] * parts
+    part_times: list[list[float]] = [[] for _ in range(parts)]
     first_frames: list[bytes | None] = [None] * parts
     errors: list[BaseException] = []
 
@@ -318,7 +319,7 @@ def _build_video(src: Source, params, files: TaskFiles, limits: Limits, progress
             pending: list[tuple[bytes, str]] = []
             number = part
             for jpeg in video.jpeg_frames(src.path, src.name, params["image_quality"], start, stop, step,
-                                          chunk_size, part, parts):
+                                          chunk_size, part, parts, times=part_times[part]):
                 if first_frames[part] is None:
                     first_frames[part] = jpeg
                 pending.append((jpeg, "jpeg"))
@@ -345,6 +346,11 @@ def _build_video(src: Source, params, files: TaskFiles, limits: Limits, progress
         raise errors[0]
     size = sum(sizes)
     first_frame = first_frames[0]
+    times = [0.0] * size
+    for part, part_list in enumerate(part_times):
+        for m, t in enumerate(part_list[:sizes[part]]):
+            times[(part + (m // chunk_size) * parts) * chunk_size + m % chunk_size] = t
+    write_json(base / "video_index.json", times)
     if not size or first_frame is None:
         raise MediaError(f"Video {src.name} has no frames in the requested range")
     import io

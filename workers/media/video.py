@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
@@ -62,8 +64,8 @@ def _select(start: int, stop: int | None, step: int, chunk_size: int, part: int,
     return ["-vf", "select='" + "*".join(cond) + "'"] if cond else []
 
 
-def _run(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", *args],
+def _run(args: list[str], loglevel: str = "error") -> subprocess.Popen:
+    return subprocess.Popen([ffmpeg(), "-hide_banner", "-loglevel", loglevel, "-nostdin", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
 
 
@@ -80,14 +82,52 @@ def _wanted(start: int, stop: int | None, step: int, chunk_size: int, part: int,
                if k % parts == part)
 
 
+class _Timestamps(threading.Thread):
+    """Reads ffmpeg's stderr (it must be drained anyway): the showinfo lines give
+    each output frame's exact time (pts × time base); the rest is kept for
+    error messages."""
+
+    def __init__(self, stream, times: list):
+        super().__init__(daemon=True)
+        self.stream, self.times, self.errors = stream, times, []
+        self.base = None
+
+    def run(self):
+        for raw in iter(self.stream.readline, b""):
+            line = raw.decode(errors="replace")
+            if "Parsed_showinfo" in line:
+                m = _TIME_BASE.search(line)
+                if m and self.base is None:
+                    self.base = Fraction(int(m.group(1)), int(m.group(2)))
+                m = _PTS.search(line)
+                if m and self.base is not None:
+                    self.times.append(float(int(m.group(1)) * self.base))
+            elif line.strip():
+                self.errors.append(line.strip())
+                del self.errors[:-5]
+
+
+_TIME_BASE = re.compile(r"config in time_base: (\d+)/(\d+)")
+_PTS = re.compile(r" n:\s*\d+ pts:\s*(-?\d+) ")
+
+
 def jpeg_frames(path: Path, label: str, quality: int, start: int = 0, stop: int | None = None,
-                step: int = 1, chunk_size: int = 1, part: int = 0, parts: int = 1) -> Iterator[bytes]:
+                step: int = 1, chunk_size: int = 1, part: int = 0, parts: int = 1,
+                times: list | None = None) -> Iterator[bytes]:
     """JPEG bytes of source frames start, start+step, … ≤ stop, in order (only
-    those of task chunks k % parts == part when split). Raises MediaError when
-    ffmpeg cannot decode the file."""
-    proc = _run(["-i", str(path), "-an", "-sn", "-dn", *_select(start, stop, step, chunk_size, part, parts),
+    those of task chunks k % parts == part when split). `times`, if given,
+    receives each yielded frame's timestamp in seconds (for exact seeking
+    later). Raises MediaError when ffmpeg cannot decode the file."""
+    select = _select(start, stop, step, chunk_size, part, parts)
+    if times is not None:
+        chain = select[1] + "," if select else ""
+        select = ["-vf", chain + "showinfo=checksum=0"]
+    proc = _run(["-i", str(path), "-an", "-sn", "-dn", *select,
                  "-fps_mode", "passthrough", "-f", "image2pipe", "-c:v", "mjpeg",
-                 "-pix_fmt", "yuvj420p", "-q:v", str(jpeg_qscale(quality)), "-"])
+                 "-pix_fmt", "yuvj420p", "-q:v", str(jpeg_qscale(quality)), "-"],
+                loglevel="info" if times is not None else "error")
+    reader = _Timestamps(proc.stderr, times if times is not None else [])
+    reader.start()
     buffer = bytearray()
     produced = 0
     wanted = _wanted(start, stop, step, chunk_size, part, parts)
@@ -112,35 +152,58 @@ def jpeg_frames(path: Path, label: str, quality: int, start: int = 0, stop: int 
                 if wanted is not None and produced >= wanted:
                     return
         proc.wait()
+        reader.join(10)
         if proc.returncode != 0 and produced == 0:
-            raise MediaError(f"Can't decode video {label}: {_error_text(proc)}")
+            detail = reader.errors[-1] if reader.errors else f"ffmpeg exited with {proc.returncode}"
+            raise MediaError(f"Can't decode video {label}: {detail}")
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        reader.join(10)
         proc.stdout.close()
         proc.stderr.close()
+    if times is not None and len(times) < produced:
+        raise MediaError(f"Can't read the frame timestamps of {label}")
 
 
-def png_frame(path: Path, number: int) -> bytes:
-    """One source frame, full quality, as PNG."""
-    proc = _run(["-i", str(path), "-an", "-sn", "-dn", "-vf", f"select='eq(n\\,{number})'",
-                 "-fps_mode", "passthrough", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"])
+_EPSILON = 0.0005  # below any real frame interval: the seek lands on the frame itself
+
+
+def _seek(time: float | None) -> list[str]:
+    """Input options for an exact seek to the frame at `time` (accurate seek
+    drops every frame before it)."""
+    return ["-ss", f"{max(0.0, time - _EPSILON):.6f}"] if time is not None and time > _EPSILON else []
+
+
+def png_frame(path: Path, number: int, time: float | None = None) -> bytes:
+    """One source frame, full quality, as PNG: by seeking to its timestamp when
+    known (recorded at build), else by counting frames from the start."""
+    if time is not None:
+        args = [*_seek(time), "-i", str(path), "-an", "-sn", "-dn"]
+    else:
+        args = ["-i", str(path), "-an", "-sn", "-dn", "-vf", f"select='eq(n\\,{number})'"]
+    proc = _run([*args, "-fps_mode", "passthrough", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"])
     out, err = proc.communicate()
     if proc.returncode != 0 or not out:
         raise MediaError(f"Can't decode frame {number} of {path.name}: {err.decode(errors='replace')[-200:]}")
     return out
 
 
-def mp4_chunk(path: Path, out: Path, first: int, last: int, step: int) -> None:
+def mp4_chunk(path: Path, out: Path, first: int, last: int, step: int, time: float | None = None) -> None:
     """Source frames first, first+step, … ≤ last as an H.264 mp4 (yuv420p, even
-    size, 25 fps, near-lossless) — CVAT's original-quality video chunk."""
-    cond = f"between(n\\,{first}\\,{last})"
-    if step > 1:
-        cond += f"*not(mod(n-{first}\\,{step}))"
+    size, 25 fps, near-lossless) — CVAT's original-quality video chunk. With the
+    first frame's `time` ffmpeg seeks there instead of decoding from the start."""
+    count = len(range(first, last + 1, step))
+    if time is not None:
+        head = [*_seek(time), "-i", str(path)]
+        cond = f"not(mod(n\\,{step}))" if step > 1 else None
+    else:
+        head = ["-i", str(path)]
+        cond = f"between(n\\,{first}\\,{last})" + (f"*not(mod(n-{first}\\,{step}))" if step > 1 else "")
+    chain = (f"select='{cond}'," if cond else "") + "setpts=N/25/TB,scale=trunc(iw/2)*2:trunc(ih/2)*2"
     tmp = out.with_name(out.name + ".part.mp4")
-    proc = _run(["-i", str(path), "-an", "-sn", "-dn",
-                 "-vf", f"select='{cond}',setpts=N/25/TB,scale=trunc(iw/2)*2:trunc(ih/2)*2",
+    proc = _run([*head, "-an", "-sn", "-dn", "-vf", chain, "-frames:v", str(count),
                  "-fps_mode", "cfr", "-c:v", "libx264", "-preset", "veryfast", "-crf", "17",
                  "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-r", "25", "-y", str(tmp)])
     _, err = proc.communicate()
