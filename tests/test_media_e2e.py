@@ -260,3 +260,22 @@ def test_video_originals_by_exact_seek(sdk, tmp_path):
                                                           _parse_response=False)
     (tmp_path / "j1.mp4").write_bytes(response.data)
     assert [frame_index(j, 26) for j in video.jpeg_frames(tmp_path / "j1.mp4", "j1.mp4", 90)] == [19, 21, 23, 25]
+
+
+def test_project_preview_and_tus_through_the_sdk(sdk, tmp_path):
+    from cvat_sdk.core.uploading import DataUploader
+    project = sdk.projects.create(models.ProjectWriteRequest(name="p", labels=[models.PatchedLabelRequest(name="a")]))
+    assert Image.open(project.get_preview()).format == "JPEG"  # placeholder while empty
+    task = sdk.tasks.create(models.TaskWriteRequest(name="tus", project_id=project.id))
+    paths = make_images(tmp_path, 3, size=(40, 30))
+    url = sdk.api_map.make_endpoint_url(task.api.create_data_endpoint.path, kwsub={"id": task.id})
+    # every file above 10 bytes goes through TUS, as files above 100 MiB do by default
+    response = DataUploader(sdk, max_request_size=10).upload_files(url, paths, image_quality=70)
+    import json
+    sdk.wait_for_completion(json.loads(response.data)["rq_id"])
+    task.fetch()
+    assert task.size == 3
+    assert [f.name for f in task.get_meta().frames] == [p.name for p in paths]
+    assert task.get_frame(2, quality="original").read() == paths[2].read_bytes()
+    preview = Image.open(project.get_preview())
+    assert preview.size == (40, 30) and index_of_color(preview.getpixel((5, 5))) == 0

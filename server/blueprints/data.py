@@ -290,6 +290,18 @@ def job_preview(job_id):
     return _preview_response(task_data.job_preview(services().layout, s.peek("tasks", job["task_id"]), job))
 
 
+@blp.route("/projects/<int:project_id>/preview", methods=["GET"])
+def project_preview(project_id):
+    """The preview of the project's newest task that has data."""
+    s = store()
+    access.visible(s, current_user(), "projects", project_id)
+    layout = services().layout
+    for task in sorted(s.scan("tasks"), key=lambda t: t["id"], reverse=True):
+        if task.get("project_id") == project_id and task.get("data"):
+            return _preview_response(task_data.task_preview(layout, task))
+    return _preview_response(None)
+
+
 def _meta_patch_body() -> dict:
     body = request.get_json(silent=True) if request.get_data(cache=True) else {}
     if not isinstance(body, dict):
