@@ -187,9 +187,12 @@ def subsets(dataset: dict) -> list[tuple[str, list[dict]]]:
     """Frames grouped by subset in first-appearance order (task exports: one `default`).
     Within a subset, a frame path seen before (two tasks of a project) is renamed
     `name_1.ext`, `name_2.ext`… (formats.md §2.2); the input frames are not modified."""
+    frames = dataset["frames"]
+    if not any("subset" in f for f in frames):
+        return [("default", frames)]  # a task or job: names are unique, nothing to copy or track
     groups: dict[str, list[dict]] = {}
     seen: dict[str, set] = {}
-    for f in dataset["frames"]:
+    for f in frames:
         subset = f.get("subset") or "default"
         names = seen.setdefault(subset, set())
         name = f["name"]
@@ -362,7 +365,7 @@ class FrameObjects:
         self.dataset = dataset
         ann = dataset.get("annotations") or {}
         tracked: dict[int, list] = {}
-        if with_tracks:
+        if with_tracks and ann.get("tracks"):
             frames = _frame_set(dataset)
             stop = stop_frame(dataset)
             step = dataset.get("frame_step") or 1
