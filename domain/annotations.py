@@ -221,10 +221,12 @@ def _give_ids(kind: str, obj: dict, ids: _Ids, keep=frozenset()) -> dict:
     `keep` (the old object's) stay."""
     if obj.get("id") is None:
         obj["id"] = ids()
+    used = set()
 
     def nested(item):
-        if item.get("id") is None or item["id"] not in keep:
+        if item.get("id") is None or item["id"] not in keep or item["id"] in used:
             item["id"] = ids()
+        used.add(item["id"])
 
     if kind == "shapes":
         for element in obj.get("elements", ()):
@@ -593,7 +595,7 @@ def _delete(scope: Scope, state: State, data: dict, ids: _Ids):
         stored = state.kind(kind)
         for obj in data[kind]:
             old = stored.get(obj["id"])
-            if old is None or obj["id"] in dele[kind] or not _in_window(scope, kind, old):
+            if old is None or not _in_window(scope, kind, old):   # (ids are unique: the check refused repeats)
                 continue
             affected[kind].append(_view(scope, kind, old))
             if kind == "tracks" and not scope.whole_task:

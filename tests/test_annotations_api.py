@@ -536,3 +536,20 @@ def test_skeleton_track_updated_through_a_job(task):
     assert [(s["frame"], s["outside"]) for s in elements[S["tail"]]["shapes"]] == [
         (0, False), (2, True), (6, False), (8, False)]
     assert [s["frame"] for s in stored["shapes"]] == [0, 3, 6, 8]
+
+
+def test_big_delete_and_repeated_nested_ids(task):
+    import time
+    task.put({"shapes": [task.rect(i % 10) for i in range(20000)]})
+    shapes = task.get()["shapes"]
+    t0 = time.perf_counter()
+    assert task.patch("delete", {"shapes": shapes}).status_code == 200
+    assert time.perf_counter() - t0 < 20
+    assert task.get()["shapes"] == []
+    task.put({"tracks": [_track(task, [0, 2, 4])]})
+    (track,) = task.get()["tracks"]
+    first = track["shapes"][0]["id"]
+    repeated = dict(track, shapes=[dict(s, id=first) for s in track["shapes"]])
+    assert task.patch("update", {"tracks": [repeated]}).status_code == 200
+    ids = [s["id"] for s in task.get()["tracks"][0]["shapes"]]
+    assert ids[0] == first and len(set(ids)) == 3
