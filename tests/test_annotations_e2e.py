@@ -262,3 +262,18 @@ def test_two_processes_patching_at_once_lose_nothing(stack, sdk, task, ids, admi
     assert len(created) == len(set(created)) == 2 * rounds * SHAPES_PER_PATCH
     shapes = task.get_annotations().shapes
     assert sorted(s.id for s in shapes) == sorted(created)
+
+
+def test_etags_hold_across_server_processes(stack, task, ids, admin_session):
+    url = f"{stack.url}/api/tasks/{task.id}/annotations/"
+    shape = {"type": "rectangle", "label_id": ids["car"], "frame": 0, "points": [1, 2, 3, 4]}
+    for _ in range(6):                      # 2 gunicorn workers: reads and writes land on both
+        r = admin_session.get(url)
+        tag, count = r.headers["ETag"], len(r.json()["shapes"])
+        assert admin_session.get(url, headers={"If-None-Match": tag}).status_code == 304
+        r = admin_session.patch(url + "?action=create", json={"shapes": [shape]}, headers={"If-Match": tag})
+        assert r.status_code == 200, r.text
+        assert r.headers["ETag"] != tag
+        stale = admin_session.patch(url + "?action=create", json={"shapes": [shape]}, headers={"If-Match": tag})
+        assert stale.status_code == 412
+        assert len(admin_session.get(url).json()["shapes"]) == count + 1
