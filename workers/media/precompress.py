@@ -18,7 +18,7 @@ import orjson
 from workers.media import images
 from workers.media.images import Frame, MediaError
 
-CLAIM_TTL = 120.0
+CLAIM_TTL = 30.0
 
 
 class FrameCache:
