@@ -118,15 +118,30 @@ class _Entry:
 
 _cache: dict[str, _Entry] = {}
 _cache_lock = threading.Lock()
-CACHE_TASKS = 16   # parsed tasks kept per process (least recently used go first)
+# What a process keeps, least recently used going first: at most CACHE_TASKS tasks and
+# CACHE_JSON_BYTES of annotation JSON held parsed or serialized (parsed objects take
+# ~6x their JSON size: 48 MB of JSON is ~300 MB of memory). Counter-only entries
+# (PATCH create on a task nobody read here) weigh next to nothing.
+CACHE_TASKS = 64
+CACHE_JSON_BYTES = 48 << 20
+
+
+def _weight(entry: _Entry) -> int:
+    size = entry.snap_ident[2] + entry.offset if entry.snap_ident else entry.offset
+    weight = size if isinstance(entry.state, State) else 0
+    if entry.body_cache is not None:
+        weight += len(entry.body_cache[1])
+    return weight
 
 
 def _remember(key: str, entry: _Entry) -> None:
     with _cache_lock:
         _cache.pop(key, None)
         _cache[key] = entry
-        while len(_cache) > CACHE_TASKS:
-            _cache.pop(next(iter(_cache)))
+        total = sum(_weight(e) for e in _cache.values())
+        while len(_cache) > 1 and (len(_cache) > CACHE_TASKS or total > CACHE_JSON_BYTES):
+            oldest = next(iter(_cache))
+            total -= _weight(_cache.pop(oldest))
 
 
 def _ident(st):

@@ -192,3 +192,22 @@ def test_msgspec_put_path_stores_what_the_careful_path_stores(tmp_path):
                 {"shapes": [dict(shapes[0], extra=1)]}, {"shapes": [dict(shapes[0], points=[1, 2, 3])]}):
         assert chk.decode_put(orjson.dumps(odd), scope.rules()) is None
     assert len(orjson.loads(ann.put(scope, orjson.dumps({"shapes": [dict(shapes[0], group=None)]})))["shapes"]) == 1
+
+
+def test_cache_stays_within_its_byte_budget(tmp_path, monkeypatch):
+    store, task_a, label_a = _make_task(tmp_path)
+    owner = {"id": 1}
+    task_b = task_ops.create_task(store, owner, {"name": "b", "labels": [{"name": "car"}]}, lambda p: True)["id"]
+    attach_frames(store, task_b, 10, 4, 2)
+    label_b = next(l for l in store.scan("labels") if l.get("task_id") == task_b)["id"]
+    rect = {"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}
+    for task_id, label_id in ((task_a, label_a), (task_b, label_b)):
+        ann.put(ann.task_scope(store, task_id), {"shapes": [dict(rect, label_id=label_id)] * 300})
+    size = os.path.getsize(ann.task_scope(store, task_a).files.snapshot)
+    monkeypatch.setattr(files_mod, "CACHE_JSON_BYTES", int(size * 1.5))
+    files_mod._cache.clear()
+    ann.task_scope(store, task_a).files.state()
+    ann.task_scope(store, task_b).files.state()
+    keys = list(files_mod._cache)
+    assert len(keys) == 1 and keys[0].endswith(f"/{task_b}/annotations")
+    assert len(ann.read_data(ann.task_scope(store, task_a))["shapes"]) == 300     # reloads fine
