@@ -251,10 +251,26 @@ def chunk_file(layout, task: dict, number: int, quality: str) -> Path:
                 first_task = number * data["chunk_size"]
                 last_task = min(first_task + data["chunk_size"], data["size"]) - 1
                 step = data.get("step", 1)
-                video.mp4_chunk(Path(data["video_path"]), path, data["start_frame"] + first_task * step,
-                                data["start_frame"] + last_task * step, step,
-                                frame_time(layout, task["id"], first_task))
+                _video_chunk(layout, task, path, first_task, last_task, quality)
     return path
+
+
+def _video_chunk(layout, task: dict, path: Path, first: int, last: int, quality: str) -> None:
+    """An mp4 chunk of task frames first…last: originals near-lossless at full
+    size; compressed ones at CVAT's crf for image_quality, halved in size while
+    the height is ≥ 1080."""
+    from workers.media import video
+    data = data_of(task)
+    step = data.get("step", 1)
+    options = {}
+    if quality == "compressed":
+        height = (frames_meta(layout, task) or [{}])[0].get("height") or 0
+        scale = 1
+        while height // scale >= 1080:
+            scale *= 2
+        options = {"crf": round(51 * (100 - data["image_quality"]) / 99), "scale": scale}
+    video.mp4_chunk(Path(data["video_path"]), path, data["start_frame"] + first * step,
+                    data["start_frame"] + last * step, step, frame_time(layout, task["id"], first), **options)
 
 
 def job_chunk_range(job: dict, data: dict, index: int) -> tuple[int, int]:
@@ -284,9 +300,7 @@ def job_chunk_file(layout, task: dict, job: dict, index: int, quality: str) -> P
         if path.exists():
             return path
         if ext == "mp4":
-            step = data.get("step", 1)
-            video.mp4_chunk(Path(data["video_path"]), path, data["start_frame"] + first * step,
-                            data["start_frame"] + last * step, step, frame_time(layout, task["id"], first))
+            _video_chunk(layout, task, path, first, last, quality)
         else:
             members = []
             for frame in range(first, last + 1):

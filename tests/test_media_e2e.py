@@ -99,9 +99,12 @@ def test_video_local(sdk, tmp_path):
     original = Image.open(task.get_frame(13, quality="original"))
     assert original.format == "PNG"
     assert frame_index(task.get_frame(13, quality="original").read(), 20) == 13
-    members = _chunk_members(task, 2, "compressed")
-    assert [m[0] for m in members] == ["000000.jpeg", "000001.jpeg", "000002.jpeg", "000003.jpeg"]
-    assert [frame_index(m[1], 20) for m in members] == [16, 17, 18, 19]
+    from workers.media import video
+    assert task.data_compressed_chunk_type == "video"  # use_zip_chunks is off
+    buf = io.BytesIO()
+    task.download_chunk(2, buf, quality="compressed")
+    (tmp_path / "c.mp4").write_bytes(buf.getvalue())
+    assert [frame_index(j, 20) for j in video.jpeg_frames(tmp_path / "c.mp4", "c.mp4", 90)] == [16, 17, 18, 19]
     buf = io.BytesIO()
     task.download_chunk(1, buf, quality="original")
     assert buf.getvalue()[4:8] == b"ftyp"
@@ -109,9 +112,13 @@ def test_video_local(sdk, tmp_path):
 
 def test_video_step_and_range(sdk, tmp_path):
     path = make_video(tmp_path / "clip.avi", 25, size=(32, 32), codec="mjpeg")
-    task = sdk.tasks.create_from_data(_spec("video step"), [path],
-                                      data_params={"start_frame": 2, "stop_frame": 20, "frame_step": 3})
+    task = sdk.tasks.create_from_data(_spec("video step"), [path], data_params={
+        "start_frame": 2, "stop_frame": 20, "frame_step": 3, "use_zip_chunks": True, "chunk_size": 4})
     assert task.size == len(range(2, 21, 3))
+    assert task.data_compressed_chunk_type == "imageset"
+    members = _chunk_members(task, 1, "compressed")
+    assert [m[0] for m in members] == ["000000.jpeg", "000001.jpeg", "000002.jpeg"]
+    assert [frame_index(m[1], 25) for m in members] == [14, 17, 20]
     meta = task.get_meta()
     assert (meta.start_frame, meta.stop_frame, meta.frame_filter) == (2, 20, "step=3")
     assert frame_index(task.get_frame(2, quality="compressed").read(), 25) == 8

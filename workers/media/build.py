@@ -360,7 +360,10 @@ def _build_video(src: Source, params, files: TaskFiles, limits: Limits, progress
     write_json(files.frames(base), [{"name": src.name, "width": width, "height": height, "related_files": 0,
                                      "has_related_context": False}])
     files.preview(base).write_bytes(images.preview(first_frame))
-    return {"chunk_size": chunk_size, "compressed_chunk_type": "imageset", "original_chunk_type": "video",
+    # Compressed frames are always served from the JPEG zips written here; with
+    # use_zip_chunks off the compressed *chunks* are mp4, encoded on first request.
+    kind = "imageset" if params["use_zip_chunks"] else "video"
+    return {"chunk_size": chunk_size, "compressed_chunk_type": kind, "original_chunk_type": "video",
             "mode": "interpolation", "media": "video", "size": size}
 
 

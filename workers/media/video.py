@@ -190,7 +190,8 @@ def png_frame(path: Path, number: int, time: float | None = None) -> bytes:
     return out
 
 
-def mp4_chunk(path: Path, out: Path, first: int, last: int, step: int, time: float | None = None) -> None:
+def mp4_chunk(path: Path, out: Path, first: int, last: int, step: int, time: float | None = None,
+              crf: int = 17, scale: int = 1) -> None:
     """Source frames first, first+step, … ≤ last as an H.264 mp4 (yuv420p, even
     size, 25 fps, near-lossless) — CVAT's original-quality video chunk. With the
     first frame's `time` ffmpeg seeks there instead of decoding from the start."""
@@ -201,10 +202,11 @@ def mp4_chunk(path: Path, out: Path, first: int, last: int, step: int, time: flo
     else:
         head = ["-i", str(path)]
         cond = f"between(n\\,{first}\\,{last})" + (f"*not(mod(n-{first}\\,{step}))" if step > 1 else "")
-    chain = (f"select='{cond}'," if cond else "") + "setpts=N/25/TB,scale=trunc(iw/2)*2:trunc(ih/2)*2"
+    size = f"trunc(iw/{2 * scale})*2:trunc(ih/{2 * scale})*2"
+    chain = (f"select='{cond}'," if cond else "") + f"setpts=N/25/TB,scale={size}"
     tmp = out.with_name(out.name + ".part.mp4")
     proc = _run([*head, "-an", "-sn", "-dn", "-vf", chain, "-frames:v", str(count),
-                 "-fps_mode", "cfr", "-c:v", "libx264", "-preset", "veryfast", "-crf", "17",
+                 "-fps_mode", "cfr", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
                  "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-r", "25", "-y", str(tmp)])
     _, err = proc.communicate()
     if proc.returncode != 0:
