@@ -85,8 +85,11 @@ def create(store, rq_id: str, owner_id: int, operation: dict) -> dict:
         if old is not None and old["status"] in ACTIVE:
             raise Conflict("Request is being processed")
         stale = _by_rq_id(store).get(rq_id)
+        gone = [d["id"] for d in store.scan(COLLECTION) if _expired(d)]  # results past expiry_date
         if stale is not None:
-            store.delete(COLLECTION, [stale["id"]])
+            gone.append(stale["id"])
+        if gone:
+            store.delete(COLLECTION, sorted(set(gone)))
         return store.insert(COLLECTION, {
             "rq_id": rq_id, "status": "queued", "progress": 0.0, "message": "",
             "owner_id": owner_id, "operation": operation, "created_date": clock.now(),

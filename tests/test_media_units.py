@@ -177,3 +177,14 @@ def test_precompress_from_staging_name_and_stale_cache(tmp_path):
     Image.new("RGB", (14, 14), (200, 9, 9)).save(upload / "x.png")
     assert cache.get("x.png", upload / "x.png") is None
     assert precompress.precompress(upload, tmp_path / "c", [["../x.png", None]], 70, False) == 0
+
+
+def test_expired_requests_are_dropped(tmp_path):
+    store = TinyDBStore(tmp_path / "db")
+    old = rq.create(store, "a", 1, {"type": "create:task", "target": "task"})
+    rq.start(store, old["id"], 30)
+    rq.finish(store, old["id"])
+    store.update("requests", old["id"], lambda d: d.update(expiry_date="2000-01-01T00:00:00.000000Z"))
+    assert rq.find(store, "a") is None
+    rq.create(store, "b", 1, {"type": "create:task", "target": "task"})
+    assert store.get("requests", old["id"]) is None
