@@ -171,7 +171,7 @@ def icdar_dataset() -> dict:
                                      {"label_id": 1, "frame": 1, "group": 0, "source": "manual",
                                       "attributes": t("second")}],
                             "shapes": [shape("rectangle", 1, 0, [10, 10, 30, 20], attributes=t("box text")),
-                                       shape("polygon", 1, 1, [1, 1, 20, 2, 10, 15], attributes=t("poly")),
+                                       shape("polygon", 1, 1, [1, 1, 20, 2, 20, 15, 1, 15], attributes=t("poly")),
                                        shape("rectangle", 1, 3, [2.5, 2, 8, 9])],
                             "tracks": []}}
 

@@ -26,7 +26,7 @@ def test_icdar_localization(tmp_path):
     d = sample.icdar_dataset()
     out, zf = _export(tmp_path, "ICDAR Localization 1.0", d)
     assert zf.read("default/gt_img1.txt").decode() == '10.0 10.0 30.0 20.0 "box text"\n\n'  # + the tag's line
-    assert zf.read("default/sub/gt_img2.txt").decode() == '1.0,1.0,20.0,2.0,10.0,15.0,"poly"\n\n'
+    assert zf.read("default/sub/gt_img2.txt").decode() == '1.0,1.0,20.0,2.0,20.0,15.0,1.0,15.0,"poly"\n\n'
     assert zf.read("default/gt_img4.txt").decode() == '2.5 2.0 8.0 9.0 ""\n'  # the default text is written
     assert zf.read("default/gt_img3.txt").decode() == ""
     got = registry.import_annotations("ICDAR Localization 1.0", out, d["labels"], d["frames"])
