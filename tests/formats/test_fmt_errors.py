@@ -173,3 +173,22 @@ def test_safe_archive_tar(tmp_path):
         tf.addfile(info, io.BytesIO(b"x"))
     with pytest.raises(safe_archive.ArchiveError, match="zip slip"):
         safe_archive.extract(slip, tmp_path / "s")
+
+
+def test_registry_names_match_cvat():
+    """formats.md §1: CVAT's exporters (minus the 3D/audio ones this server has no tasks for);
+    importers = the same minus the two CVAT XML writers and Detection Track, plus CVAT 1.1."""
+    cvat_2d = ["CVAT for images 1.1", "CVAT for video 1.1", "COCO 1.0", "COCO Keypoints 1.0", "Datumaro 1.0",
+               "YOLO 1.1", "Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection Track 1.0",
+               "Ultralytics YOLO Segmentation 1.0", "Ultralytics YOLO Oriented Bounding Boxes 1.0",
+               "Ultralytics YOLO Pose 1.0", "Ultralytics YOLO Classification 1.0", "PASCAL VOC 1.1",
+               "Segmentation mask 1.1", "LabelMe 3.0", "MOT 1.1", "MOTS PNG 1.0", "ImageNet 1.0", "CamVid 1.0",
+               "Cityscapes 1.0", "KITTI 1.0", "ICDAR Recognition 1.0", "ICDAR Localization 1.0",
+               "ICDAR Segmentation 1.0", "Market-1501 1.0", "VGGFace2 1.0", "WiderFace 1.0", "Open Images V6 1.0",
+               "LFW 1.0"]
+    listing = registry.listing()
+    assert sorted(f["name"] for f in listing["exporters"]) == sorted(cvat_2d)
+    importers = set(cvat_2d) - {"CVAT for images 1.1", "CVAT for video 1.1", "Ultralytics YOLO Detection Track 1.0"}
+    assert sorted(f["name"] for f in listing["importers"]) == sorted(importers | {"CVAT 1.1"})
+    ext = {f["name"]: f["ext"] for f in listing["importers"]}
+    assert ext["CVAT 1.1"] == "XML, ZIP" and ext["Datumaro 1.0"] == "JSON, ZIP" and ext["YOLO 1.1"] == "ZIP"
