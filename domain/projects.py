@@ -7,7 +7,7 @@ from domain import clock, labels as label_ops, tasks as task_ops
 from domain.errors import Invalid, NotFound
 
 
-def _check_user(store, user_id, field):
+def check_user(store, user_id, field):
     if user_id is not None and store.peek("users", user_id) is None:
         raise Invalid({field: [f'Invalid pk "{user_id}" - object does not exist.']})
 
@@ -16,8 +16,8 @@ def create_project(store, owner: dict, data: dict, org: dict | None = None) -> d
     now = clock.now()
     with store.transaction():
         owner_id = data.get("owner_id") if data.get("owner_id") is not None else owner["id"]
-        _check_user(store, owner_id, "owner_id")
-        _check_user(store, data.get("assignee_id"), "assignee_id")
+        check_user(store, owner_id, "owner_id")
+        check_user(store, data.get("assignee_id"), "assignee_id")
         label_ops.validate_specs(data.get("labels") or [])
         project_id = store.reserve_ids("projects")[0]
         label_ops.create_labels(store, data.get("labels") or [], {"project_id": project_id})
@@ -41,25 +41,31 @@ def update_project(store, project_id: int, data: dict) -> dict:
         project = store.get("projects", project_id)
         if project is None:
             raise NotFound()
-        if data.get("organization_id") is not None:
-            raise Invalid({"organization_id": ["Organization does not exist."]})
-        for key in ("name", "source_storage", "target_storage"):
-            if key in data:
-                project[key] = data[key]
-        if "bug_tracker" in data:
-            project["bug_tracker"] = data["bug_tracker"] or ""
-        if "owner_id" in data and data["owner_id"] is not None:
-            _check_user(store, data["owner_id"], "owner_id")
-            project["owner_id"] = data["owner_id"]
-        if "assignee_id" in data:
-            _check_user(store, data["assignee_id"], "assignee_id")
-            if data["assignee_id"] != project.get("assignee_id"):
-                project["assignee_updated_date"] = clock.now()
-            project["assignee_id"] = data["assignee_id"]
+        apply_common_fields(store, project, data)
         if data.get("labels"):
             label_ops.patch_labels(store, data["labels"], {"project_id": project_id})
         project["updated_date"] = clock.now()
         return store.replace("projects", project)
+
+
+def apply_common_fields(store, doc: dict, data: dict) -> None:
+    """The PATCH fields projects and tasks share: name, storages, bug tracker,
+    owner and assignee (which dates its change)."""
+    if data.get("organization_id") is not None:
+        raise Invalid({"organization_id": ["Moving between workspaces is not supported."]})
+    for key in ("name", "source_storage", "target_storage"):
+        if key in data:
+            doc[key] = data[key]
+    if "bug_tracker" in data:
+        doc["bug_tracker"] = data["bug_tracker"] or ""
+    if data.get("owner_id") is not None:
+        check_user(store, data["owner_id"], "owner_id")
+        doc["owner_id"] = data["owner_id"]
+    if "assignee_id" in data:
+        check_user(store, data["assignee_id"], "assignee_id")
+        if data["assignee_id"] != doc.get("assignee_id"):
+            doc["assignee_updated_date"] = clock.now()
+        doc["assignee_id"] = data["assignee_id"]
 
 
 def touch(store, project_id: int) -> None:

@@ -66,11 +66,6 @@ def project_status(store, project_id: int) -> str:
     return "validation" if "validation" in statuses else "annotation"
 
 
-def _check_user(store, user_id, field):
-    if user_id is not None and store.peek("users", user_id) is None:
-        raise Invalid({field: [f'Invalid pk "{user_id}" - object does not exist.']})
-
-
 def _check_project(store, project_id):
     if project_id is not None and store.peek("projects", project_id) is None:
         raise Invalid({"project_id": [f'Invalid pk "{project_id}" - object does not exist.']})
@@ -94,8 +89,8 @@ def create_task(store, owner: dict, data: dict, can_use_project, org: dict | Non
                 raise Invalid({"project_id": ["The task and its project must be in the same organization."]})
             org_id = project_org
         owner_id = data.get("owner_id") if data.get("owner_id") is not None else owner["id"]
-        _check_user(store, owner_id, "owner_id")
-        _check_user(store, data.get("assignee_id"), "assignee_id")
+        projects.check_user(store, owner_id, "owner_id")
+        projects.check_user(store, data.get("assignee_id"), "assignee_id")
         label_ops.validate_specs(data.get("labels") or [])
         task_id = store.reserve_ids("tasks")[0]
         if project_id is None:
@@ -131,21 +126,9 @@ def update_task(store, task_id: int, data: dict, *, can_use_project) -> dict:
         task = store.get("tasks", task_id)
         if task is None:
             raise NotFound()
-        if data.get("organization_id") is not None:
-            raise Invalid({"organization_id": ["Organization does not exist."]})
-        for key in ("name", "subset", "source_storage", "target_storage"):
-            if key in data:
-                task[key] = data[key] if data[key] is not None else ("" if key == "subset" else None)
-        if "bug_tracker" in data:
-            task["bug_tracker"] = data["bug_tracker"] or ""
-        if data.get("owner_id") is not None:
-            _check_user(store, data["owner_id"], "owner_id")
-            task["owner_id"] = data["owner_id"]
-        if "assignee_id" in data:
-            _check_user(store, data["assignee_id"], "assignee_id")
-            if data["assignee_id"] != task.get("assignee_id"):
-                task["assignee_updated_date"] = clock.now()
-            task["assignee_id"] = data["assignee_id"]
+        projects.apply_common_fields(store, task, data)
+        if "subset" in data:
+            task["subset"] = data["subset"] or ""
         new_project = data.get("project_id")
         if new_project is not None and new_project != task.get("project_id"):
             _check_project(store, new_project)

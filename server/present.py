@@ -14,6 +14,12 @@ def api_url(path: str) -> str:
     return request.host_url.rstrip("/") + "/api/" + path.lstrip("/")
 
 
+def username(user_id):
+    """The username of a user id, for filters and search (None if unknown)."""
+    user = store().peek("users", user_id) if user_id is not None else None
+    return user["username"] if user else None
+
+
 def basic_user(user_id):
     if user_id is None:
         return None

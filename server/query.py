@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from domain import organizations
-from domain.errors import Invalid, NotFound
+from domain import access, organizations
+from domain.errors import Forbidden, Invalid, NotFound
 
 RESERVED = {"page", "page_size", "sort", "search", "filter", "org", "org_id"}
 
@@ -228,6 +228,16 @@ def workspace(store, user):
 
 
 PERSONAL = {"id": None, "slug": ""}
+
+
+def creation_organization(store, user):
+    """The organization a create request names (None: personal workspace);
+    creating inside one needs supervisor or more (403)."""
+    space = workspace(store, user)
+    org = space if space and space["id"] is not None else None
+    if not access.can_create_in(store, user, org):
+        raise Forbidden()
+    return org
 
 
 def in_workspace(docs: list[dict], space, org_of=lambda d: d.get("organization_id")) -> list[dict]:

@@ -4,20 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from domain import exports, requests as rq
-from storage.documents import TinyDBStore
-from storage.layout import Layout
 from workers import backups
-from workers.celery_app import celery
+from workers.celery_app import celery, worker_services
 from workers.requests_runtime import run_request
 
 EXPORT_BACKUP = "workers.backup_tasks.export_backup"
 IMPORT_BACKUP = "workers.backup_tasks.import_backup"
-
-
-def _services():
-    settings = celery.conf.settings
-    layout = Layout(settings.storage_dir)
-    return TinyDBStore(layout.db), layout, settings
 
 
 def export_backup_now(store, layout, settings, request_id: int):
@@ -69,9 +61,9 @@ def import_backup_now(store, layout, settings, request_id: int):
 
 @celery.task(name=EXPORT_BACKUP, ignore_result=True)
 def export_backup(request_id: int):
-    export_backup_now(*_services(), request_id)
+    export_backup_now(*worker_services(), request_id)
 
 
 @celery.task(name=IMPORT_BACKUP, ignore_result=True)
 def import_backup(request_id: int):
-    import_backup_now(*_services(), request_id)
+    import_backup_now(*worker_services(), request_id)

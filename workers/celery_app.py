@@ -60,3 +60,12 @@ def make_celery(settings: settings_module.Settings) -> Celery:
 
 
 celery = make_celery(settings_module.load())
+
+
+def worker_services():
+    """(store, layout, settings) for a task running in this worker process."""
+    from storage.documents import TinyDBStore
+    from storage.layout import Layout
+    settings = celery.conf.settings
+    layout = Layout(settings.storage_dir)
+    return TinyDBStore(layout.db), layout, settings

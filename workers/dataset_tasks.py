@@ -2,21 +2,13 @@
 from __future__ import annotations
 
 from domain import requests as rq
-from storage.documents import TinyDBStore
-from storage.layout import Layout
 from workers import datasets
-from workers.celery_app import celery
+from workers.celery_app import celery, worker_services
 from workers.requests_runtime import run_request
 
 EXPORT_DATASET = "workers.dataset_tasks.export_dataset"
 IMPORT_ANNOTATIONS = "workers.dataset_tasks.import_annotations"
 IMPORT_PROJECT_DATASET = "workers.dataset_tasks.import_project_dataset"
-
-
-def _services():
-    settings = celery.conf.settings
-    layout = Layout(settings.storage_dir)
-    return TinyDBStore(layout.db), layout, settings
 
 
 def export_dataset_now(store, layout, settings, request_id: int):
@@ -52,14 +44,14 @@ def import_project_dataset_now(store, layout, settings, request_id: int):
 
 @celery.task(name=EXPORT_DATASET, ignore_result=True)
 def export_dataset(request_id: int):
-    export_dataset_now(*_services(), request_id)
+    export_dataset_now(*worker_services(), request_id)
 
 
 @celery.task(name=IMPORT_ANNOTATIONS, ignore_result=True)
 def import_annotations(request_id: int):
-    import_annotations_now(*_services(), request_id)
+    import_annotations_now(*worker_services(), request_id)
 
 
 @celery.task(name=IMPORT_PROJECT_DATASET, ignore_result=True)
 def import_project_dataset(request_id: int):
-    import_project_dataset_now(*_services(), request_id)
+    import_project_dataset_now(*worker_services(), request_id)

@@ -7,12 +7,12 @@ from flask import Response, request
 from flask_smorest import Blueprint
 
 from domain import access, exports, requests as rq
-from domain.errors import Forbidden, Invalid
+from domain.errors import Invalid
 from server import transfers, tus
 from server.auth import current_user
 from server.errors import GONE_DOC, gone
 from server.context import services, store
-from server.query import workspace
+from server.query import creation_organization
 
 blp = Blueprint("backups", __name__, url_prefix="/api", description="Task and project backups")
 
@@ -65,10 +65,7 @@ def import_backup(kind):
     if request.method == "OPTIONS":
         return tus.options()
     user = current_user()
-    space = workspace(store(), user)
-    org = space if space and space["id"] is not None else None
-    if not access.can_create_in(store(), user, org):
-        raise Forbidden()
+    org = creation_organization(store(), user)
     field = "task_file" if kind == "tasks" else "project_file"
     received = transfers.receive(_import_target(kind), field)
     if isinstance(received, Response):

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from domain import access, issues as issue_ops, organizations as orgs
 from domain.errors import Forbidden, Invalid, NotFound
+from server import present
 from server.auth import current_user
 from server.context import store
 from server.present import api_url, basic_user
@@ -15,11 +16,6 @@ from server.schemas.issues import (CommentRead, CommentWrite, IssueRead, IssueWr
                                    PatchedIssueWrite)
 
 blp = Blueprint("issues", __name__, url_prefix="/api", description="Review issues and comments")
-
-
-def _username(user_id):
-    user = store().peek("users", user_id) if user_id is not None else None
-    return user["username"] if user else None
 
 
 def _job(issue):
@@ -68,8 +64,8 @@ def _may_manage(user, issue) -> bool:
 
 
 ISSUE_LIST = ListSpec(
-    fields={"id": lambda i: i["id"], "owner": lambda i: _username(i["owner_id"]),
-            "assignee": lambda i: _username(i.get("assignee_id")), "job_id": lambda i: i["job_id"],
+    fields={"id": lambda i: i["id"], "owner": lambda i: present.username(i["owner_id"]),
+            "assignee": lambda i: present.username(i.get("assignee_id")), "job_id": lambda i: i["job_id"],
             "task_id": lambda i: _job(i).get("task_id"), "frame_id": lambda i: i["frame"],
             "resolved": lambda i: i["resolved"], "updated_date": lambda i: i["updated_date"]},
     simple=("owner", "assignee", "job_id", "task_id", "frame_id", "resolved"),
@@ -118,7 +114,7 @@ class IssueItem(MethodView):
 
 
 COMMENT_LIST = ListSpec(
-    fields={"id": lambda c: c["id"], "owner": lambda c: _username(c["owner_id"]), "issue_id": lambda c: c["issue_id"],
+    fields={"id": lambda c: c["id"], "owner": lambda c: present.username(c["owner_id"]), "issue_id": lambda c: c["issue_id"],
             "job_id": lambda c: (store().peek("issues", c["issue_id"]) or {}).get("job_id"),
             "frame_id": lambda c: (store().peek("issues", c["issue_id"]) or {}).get("frame")},
     simple=("owner", "issue_id", "job_id", "frame_id"), search=("owner",))

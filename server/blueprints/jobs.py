@@ -19,11 +19,6 @@ def _task(job):
     return store().peek("tasks", job["task_id"]) or {}
 
 
-def _username(user_id):
-    user = store().peek("users", user_id) if user_id is not None else None
-    return user["username"] if user else None
-
-
 def _project_name(job):
     task = _task(job)
     project = store().peek("projects", task["project_id"]) if task.get("project_id") is not None else None
@@ -33,7 +28,7 @@ def _project_name(job):
 JOB_LIST = ListSpec(
     fields={
         "id": lambda j: j["id"],
-        "assignee": lambda j: _username(j.get("assignee_id")),
+        "assignee": lambda j: present.username(j.get("assignee_id")),
         "dimension": lambda j: (_task(j).get("data") or {}).get("dimension", "2d"),
         "media_type": lambda j: "image",
         "mode": lambda j: (_task(j).get("data") or {}).get("mode", "annotation"),

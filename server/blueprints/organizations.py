@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from domain import organizations as orgs, users
 from domain.errors import Forbidden, NotFound
+from server import present
 from server.auth import current_user
 from server.context import services, store
 from server.present import basic_user
@@ -15,11 +16,6 @@ from server.schemas.organizations import (InvitationRead, InvitationWrite, Membe
                                           OrganizationWrite, PatchedMembershipWrite, PatchedOrganizationWrite)
 
 blp = Blueprint("organizations", __name__, url_prefix="/api", description="Organizations and memberships")
-
-
-def _username(user_id):
-    user = store().peek("users", user_id) if user_id is not None else None
-    return user["username"] if user else None
 
 
 def _org(doc):
@@ -50,7 +46,7 @@ def _rank(user, org_id) -> int:
 # -- organizations ------------------------------------------------------------------------
 ORG_LIST = ListSpec(
     fields={"id": lambda o: o["id"], "name": lambda o: o["name"], "slug": lambda o: o["slug"],
-            "owner": lambda o: _username(o["owner_id"])},
+            "owner": lambda o: present.username(o["owner_id"])},
     simple=("name", "slug", "owner"), search=("name", "slug", "owner"))
 
 
@@ -104,7 +100,7 @@ class OrganizationItem(MethodView):
 
 # -- memberships ---------------------------------------------------------------------------
 MEMBERSHIP_LIST = ListSpec(
-    fields={"id": lambda m: m["id"], "user": lambda m: _username(m["user_id"]), "role": lambda m: m["role"],
+    fields={"id": lambda m: m["id"], "user": lambda m: present.username(m["user_id"]), "role": lambda m: m["role"],
             "is_active": lambda m: m["is_active"]},
     simple=("user", "role"), search=("user", "role"))
 
@@ -159,7 +155,7 @@ class MembershipItem(MethodView):
 
 # -- invitations ------------------------------------------------------------------------------
 INVITATION_LIST = ListSpec(
-    fields={"owner": lambda m: _username(m.get("invited_by")), "user_id": lambda m: m["user_id"],
+    fields={"owner": lambda m: present.username(m.get("invited_by")), "user_id": lambda m: m["user_id"],
             "accepted": lambda m: m["is_active"], "created_date": lambda m: m["created_date"]},
     simple=("owner", "user_id", "accepted"), search=("owner",))
 

@@ -5,28 +5,22 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from domain import access, projects, tasks as task_ops
-from domain.errors import Forbidden
 from server import present
 from server.auth import current_user
 from server.context import services, store
-from server.query import ListSpec, in_workspace, newest_first, page, select, workspace
+from server.query import ListSpec, creation_organization, in_workspace, newest_first, page, select, workspace
 from server.schemas.common import list_args, paginated
 from server.schemas.projects import PatchedProjectWrite, ProjectRead, ProjectWrite
 
 blp = Blueprint("projects", __name__, url_prefix="/api/projects", description="Projects")
 
 
-def _username(user_id):
-    user = store().peek("users", user_id) if user_id is not None else None
-    return user["username"] if user else None
-
-
 PROJECT_LIST = ListSpec(
     fields={
         "id": lambda p: p["id"],
         "name": lambda p: p["name"],
-        "owner": lambda p: _username(p.get("owner_id")),
-        "assignee": lambda p: _username(p.get("assignee_id")),
+        "owner": lambda p: present.username(p.get("owner_id")),
+        "assignee": lambda p: present.username(p.get("assignee_id")),
         "status": lambda p: task_ops.project_status(store(), p["id"]),
         "updated_date": lambda p: p["updated_date"],
     },
@@ -51,10 +45,7 @@ class Projects(MethodView):
     @blp.response(201, ProjectRead)
     def post(self, body):
         user = current_user()
-        space = workspace(store(), user)
-        org = space if space and space["id"] is not None else None
-        if not access.can_create_in(store(), user, org):
-            raise Forbidden()
+        org = creation_organization(store(), user)
         return present.project(projects.create_project(store(), user, body, org))
 
 

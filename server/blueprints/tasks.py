@@ -5,20 +5,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from domain import access, tasks as task_ops
-from domain.errors import Forbidden
 from server import present
 from server.auth import current_user
 from server.context import services, store
-from server.query import ListSpec, in_workspace, newest_first, page, select, workspace
+from server.query import ListSpec, creation_organization, in_workspace, newest_first, page, select, workspace
 from server.schemas.common import list_args, paginated
 from server.schemas.tasks import PatchedTaskWrite, TaskRead, TaskWrite
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Tasks")
-
-
-def _username(user_id):
-    user = store().peek("users", user_id) if user_id is not None else None
-    return user["username"] if user else None
 
 
 def _project_name(task):
@@ -34,8 +28,8 @@ TASK_LIST = ListSpec(
     fields={
         "id": lambda t: t["id"],
         "name": lambda t: t["name"],
-        "owner": lambda t: _username(t.get("owner_id")),
-        "assignee": lambda t: _username(t.get("assignee_id")),
+        "owner": lambda t: present.username(t.get("owner_id")),
+        "assignee": lambda t: present.username(t.get("assignee_id")),
         "status": lambda t: task_ops.task_status(task_ops.jobs_by_task(store()).get(t["id"], [])),
         "project_id": lambda t: t.get("project_id"),
         "project_name": _project_name,
@@ -74,10 +68,7 @@ class Tasks(MethodView):
     @blp.response(201, TaskRead)
     def post(self, body):
         user = current_user()
-        space = workspace(store(), user)
-        org = space if space and space["id"] is not None else None
-        if not access.can_create_in(store(), user, org):
-            raise Forbidden()
+        org = creation_organization(store(), user)
         return present.task(task_ops.create_task(store(), user, body, _can_use_project(user), org))
 
 
