@@ -132,7 +132,7 @@ def _write_meta(w: _Writer, dataset: dict, labels: Labels) -> None:
     meta = dict(dataset.get("meta") or {})
     for nested in ("task", "job", "project"):  # {"task": {...fields}} is accepted as well as flat fields
         if isinstance(meta.get(nested), dict):
-            meta = dict(meta[nested], kind=nested, **{k: v for k, v in meta.items() if k not in ("task", "job", "project")})
+            meta = dict(meta[nested], kind=nested, **{k: v for k, v in meta.items() if k not in ("task", "job", "project", "kind")})
             break
     kind = meta.get("kind", "task")
     frames = dataset["frames"]
