@@ -21,10 +21,6 @@ LICENSES = [{"name": "", "id": 0, "url": ""}]
 INFO = {"contributor": "", "date_created": "", "description": "", "url": "", "version": "", "year": ""}
 
 
-def _dumps(obj) -> str:
-    return orjson.dumps(obj).decode()
-
-
 def _box_of(shape: dict, w: int, h: int):
     """(bbox [x, y, w, h], area, kind-specific data) of one member of an instance."""
     kind = shape["type"]
@@ -215,21 +211,24 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None, 
     video = bool(dataset.get("video"))
     objects = FrameObjects(dataset)
     prefix = "person_keypoints" if keypoints else "instances"
-    categories = _dumps(_categories(labels, keypoints))
+    dumps = orjson.dumps
+    head = (b'{"licenses":' + dumps(LICENSES) + b',"info":' + dumps(INFO) + b',"categories":'
+            + dumps(_categories(labels, keypoints)) + b',"images":[')
     image_id = 0
     with common.Archive(path) as archive:
         for subset, frames in subsets(dataset):
-            with archive.open(f"annotations/{prefix}_{subset}.json") as out:
-                out.write('{"licenses":%s,"info":%s,"categories":%s,"images":[' % (
-                    _dumps(LICENSES), _dumps(INFO), categories))
+            with archive.open(f"annotations/{prefix}_{subset}.json", text=False) as out:
+                out.write(head)
                 first_id = image_id + 1
-                for i, frame in enumerate(frames):
-                    image_id += 1
-                    out.write(("," if i else "") + _dumps({
-                        "id": image_id, "width": frame["width"], "height": frame["height"],
-                        "file_name": image_name(frame, video), "license": 0, "flickr_url": "",
-                        "coco_url": "", "date_captured": 0}))
-                out.write('],"annotations":[')
+                for start in range(0, len(frames), 1000):  # images in batches: few writes, bounded memory
+                    batch = []
+                    for frame in frames[start:start + 1000]:
+                        image_id += 1
+                        batch.append({"id": image_id, "width": frame["width"], "height": frame["height"],
+                                      "file_name": image_name(frame, video), "license": 0, "flickr_url": "",
+                                      "coco_url": "", "date_captured": 0})
+                    out.write((b"," if start else b"") + dumps(batch)[1:-1])
+                out.write(b'],"annotations":[')
                 ann_id = 0
                 for i, frame in enumerate(frames):
                     shapes = objects.shapes.get(frame["frame"], ())
@@ -240,12 +239,16 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None, 
                     else:
                         anns = [a for a in (_instance_annotation(labels, m, frame)
                                             for m in _instances(shapes)) if a is not None]
+                    if not anns:
+                        continue
+                    recs = []
                     for a in anns:
                         ann_id += 1
                         rec = {"id": ann_id, "image_id": first_id + i}
                         rec.update(a)
-                        out.write(("," if ann_id > 1 else "") + _dumps(rec))
-                out.write("]}")
+                        recs.append(rec)
+                    out.write((b"," if ann_id > len(recs) else b"") + dumps(recs)[1:-1])  # one write per frame
+                out.write(b"]}")
             if save_images:
                 for frame in frames:
                     common.write_image(archive, f"images/{subset}", frame, image_bytes, video)
