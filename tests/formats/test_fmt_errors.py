@@ -193,3 +193,13 @@ def test_registry_names_match_cvat():
     assert sorted(f["name"] for f in listing["importers"]) == sorted(importers | {"CVAT 1.1"})
     ext = {f["name"]: f["ext"] for f in listing["importers"]}
     assert ext["CVAT 1.1"] == "XML, ZIP" and ext["Datumaro 1.0"] == "JSON, ZIP" and ext["YOLO 1.1"] == "ZIP"
+
+
+def test_oversized_mask_image_is_refused(tmp_path, monkeypatch):
+    from workers.formats import geometry
+    d = sample.dataset()
+    out = tmp_path / "out.zip"
+    registry.export_dataset("Segmentation mask 1.1", d, out)
+    monkeypatch.setattr(geometry, "MAX_MASK_PIXELS", 1000)
+    with pytest.raises(FormatError, match="larger than any frame"):
+        registry.import_annotations("Segmentation mask 1.1", out, d["labels"], d["frames"])

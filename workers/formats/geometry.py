@@ -419,8 +419,13 @@ def mask_to_image(mask: BoxMask):
     return Image.frombytes("L", (mask.width, mask.height), bytes(b * 255 for b in mask.bits))
 
 
+MAX_MASK_PIXELS = 50_000_000  # a mask image larger than any plausible frame is refused, not read
+
+
 def pixels(img) -> list:
     """Pixel values row-major: ints for one-channel images, (r, g, b) tuples for RGB."""
+    if img.size[0] * img.size[1] > MAX_MASK_PIXELS:
+        raise FormatError(f"A mask image of {img.size[0]}x{img.size[1]} pixels is larger than any frame allowed")
     if img.mode == "1":
         img = img.convert("L")
     if img.mode in ("L", "P"):
