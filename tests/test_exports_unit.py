@@ -37,3 +37,19 @@ def test_download_names_are_safe():
     assert re.fullmatch(r"task_my_[a-z0-9_.-]+_backup_\d{4}(_\d\d){5}\.zip", name), name
     assert exports.safe_filename("../../etc/passwd", "d.zip") == "passwd"
     assert exports.safe_filename(None, "d.zip") == "d.zip"
+
+
+def test_same_request_while_active_is_409(tmp_path):
+    import pytest
+
+    from domain import requests as rq
+    from domain.errors import Conflict
+    from storage.documents import TinyDBStore
+    store = TinyDBStore(tmp_path)
+    first = rq.create(store, "action=export&target=task&target_id=1", 1, {"type": "export:dataset"})
+    with pytest.raises(Conflict):
+        rq.create(store, "action=export&target=task&target_id=1", 1, {"type": "export:dataset"})
+    rq.start(store, first["id"], 30)
+    rq.finish(store, first["id"], result_url="x")
+    again = rq.create(store, "action=export&target=task&target_id=1", 1, {"type": "export:dataset"})
+    assert again["status"] == "queued" and again["id"] != first["id"], "a finished one is replaced"

@@ -65,6 +65,8 @@ def import_backup(kind):
     if request.method == "OPTIONS":
         return tus.options()
     user = current_user()
+    if "rq_id" in request.args:
+        return gone("Polling with rq_id is gone: poll /api/requests/<rq_id>.")
     org = creation_organization(store(), user)
     field = "task_file" if kind == "tasks" else "project_file"
     received = transfers.receive(_import_target(kind), field)
