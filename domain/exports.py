@@ -130,11 +130,23 @@ def safe_filename(name: str | None, default: str) -> str:
 
 
 # -- uploaded files for imports ---------------------------------------------------------
-def stage_upload(layout, name: str) -> Path:
-    """A fresh folder for one uploaded import file; returns the file's path."""
+def stage_upload(layout, name: str, write) -> Path:
+    """Stages one uploaded import file in a fresh folder: `write(path)` puts the
+    bytes there (a multipart part's save, or a move of a finished TUS file)."""
     folder = Path(layout.imports) / uuid.uuid4().hex
     folder.mkdir(parents=True)
-    return folder / (safe_filename(name, "upload.bin"))
+    path = folder / (safe_filename(name, "upload.bin"))
+    try:
+        write(path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return path
+
+
+def move_into(source: Path):
+    """A `write` for stage_upload that moves a finished upload file in place."""
+    return lambda path: shutil.move(str(source), path)
 
 
 def drop_upload(path: Path) -> None:

@@ -11,7 +11,6 @@ file id as `filename`) and returns its staged path once complete.
 """
 from __future__ import annotations
 
-import shutil
 from urllib.parse import quote
 
 from flask import Response, jsonify, request, send_file
@@ -89,16 +88,13 @@ def receive(target: str, field: str):
             info, data = uploads.take(user["id"], target, file_id)
         except NotFound:
             raise Invalid({"filename": ["No finished upload has this id."]}) from None
-        staged = exports.stage_upload(layout, info["metadata"].get("filename") or file_id)
-        shutil.move(str(data), staged)
+        staged = exports.stage_upload(layout, info["metadata"].get("filename") or file_id, exports.move_into(data))
         uploads.discard(file_id)
         return staged
     upload = request.files.get(field)
     if upload is None:
         raise Invalid({field: ["No file was submitted."]})
-    staged = exports.stage_upload(layout, upload.filename or field)
-    upload.save(staged)
-    return staged
+    return exports.stage_upload(layout, upload.filename or field, upload.save)
 
 
 def tus_chunk(target: str, file_id: str) -> Response:

@@ -19,9 +19,8 @@ def test_archives_expire_and_purge(tmp_path):
     old = time.time() - 120
     os.utime(path, (old, old))
     assert archives.fresh("k1") is None
-    staged = exports.stage_upload(layout, "../../evil name.zip")
+    staged = exports.stage_upload(layout, "../../evil name.zip", lambda p: p.write_bytes(b"x"))
     assert staged.parent.parent == layout.imports and staged.name == "evil_name.zip"
-    staged.write_bytes(b"x")
     os.utime(staged.parent, (time.time() - 2 * 86400,) * 2)
     assert exports.purge(layout, ttl=60) == 2
     assert not path.exists() and not staged.parent.exists()
