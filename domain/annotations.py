@@ -74,7 +74,15 @@ class Scope:
             self.first, self.last = 0, self.size - 1
         else:
             self.first, self.last = job["start_frame"], job["stop_frame"]
-        self.files = TaskFiles(Layout.of_store(store).annotations_dir(task["id"]))
+        base = Layout.of_store(store).annotations_dir(task["id"])
+        # Ground-truth and consensus-replica jobs keep their own annotations (as in CVAT):
+        # not a window on the task's, and not part of what the task shows.
+        self.separate = job is not None and job.get("type", "annotation") != "annotation"
+        if self.separate:
+            self.jobs = [job]
+            self.files = TaskFiles(base / f"job-{job['id']}")
+        else:
+            self.files = TaskFiles(base)
 
     def require_frames(self) -> "Scope":
         if self.size <= 0:
@@ -83,7 +91,9 @@ class Scope:
 
     @property
     def whole_task(self) -> bool:
-        return self.job is None
+        """True when the scope is a whole annotation document (the task's, or a
+        separate job's), False for a window on the task's frames."""
+        return self.job is None or self.separate
 
     def etag(self, meta) -> str:
         if self.job is None:
@@ -536,7 +546,7 @@ def _update(scope: Scope, state: State, data: dict, ids: _Ids):
         for i, obj in enumerate(data[kind]):
             old = stored.get(obj["id"]) if obj["id"] is not None else None
             if obj["id"] is not None and (old is None or not _in_window(scope, kind, old)):
-                where = "task" if scope.whole_task else "job"
+                where = "task" if scope.job is None else "job"
                 bad[i] = {"id": [f"There is no {kind[:-1]} with id {obj['id']} in this {where}."]}
         if bad:
             errors[kind] = [bad.get(i, {}) for i in range(max(bad) + 1)]
@@ -628,12 +638,31 @@ def delete(scope: Scope, if_match: str | None = None) -> None:
 
 # -- cascades from labels and projects -----------------------------------------------------
 def _rewrite_all(store, task_id: int, change) -> None:
-    """Apply `change(state) -> State` to a task's annotations (inside the caller's
-    store transaction: lock order store, then task)."""
-    from domain import tasks as task_ops
-    files = TaskFiles(Layout.of_store(store).annotations_dir(task_id))
-    if not files.dir.exists():
+    """Apply `change(state) -> State` to a task's annotations and to those of its
+    separate (ground-truth, replica) jobs (inside the caller's store transaction:
+    lock order store, then task)."""
+    base = Layout.of_store(store).annotations_dir(task_id)
+    if not base.exists():
         return
+    for directory in [base] + sorted(p for p in base.glob("job-*") if p.is_dir()):
+        _rewrite_one(store, task_id, TaskFiles(directory), change)
+
+
+def delete_job_annotations(store, job: dict) -> None:
+    """For whoever deletes a job: a separate (ground-truth, replica) job's annotations
+    go with it; an annotation job's are the task's frames and stay with the task."""
+    import shutil
+    directory = Layout.of_store(store).annotations_dir(job["task_id"]) / f"job-{job['id']}"
+    with TaskFiles(directory).lock():
+        for child in directory.glob("*"):
+            if child.name != ".lock":
+                child.unlink(missing_ok=True) if child.is_file() else shutil.rmtree(child, ignore_errors=True)
+    shutil.rmtree(directory, ignore_errors=True)
+    TaskFiles(directory).forget()
+
+
+def _rewrite_one(store, task_id: int, files: TaskFiles, change) -> None:
+    from domain import tasks as task_ops
     with files.lock():
         state = files.state()
         new = change(state)

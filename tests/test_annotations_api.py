@@ -553,3 +553,26 @@ def test_big_delete_and_repeated_nested_ids(task):
     assert task.patch("update", {"tracks": [repeated]}).status_code == 200
     ids = [s["id"] for s in task.get()["tracks"][0]["shapes"]]
     assert ids[0] == first and len(set(ids)) == 3
+
+
+def test_ground_truth_jobs_keep_their_own_annotations(task, client):
+    from domain import annotations as ann
+    from domain import clock
+    now = clock.now()
+    gt = task.store.insert("jobs", {
+        "task_id": task.id, "start_frame": 0, "stop_frame": 9, "frame_count": 3, "stage": "annotation",
+        "state": "new", "type": "ground_truth", "assignee_id": None, "assignee_updated_date": None,
+        "parent_job_id": None, "created_date": now, "updated_date": now})
+    task.put({"shapes": [task.rect(0)]})
+    assert task.put({"shapes": [task.rect(5), task.rect(6, label_id=task.label["person"])]}, job=gt["id"]).status_code == 200
+    assert [s["frame"] for s in task.get()["shapes"]] == [0]                 # not part of the task
+    assert [s["frame"] for s in task.get(gt["id"])["shapes"]] == [5, 6]       # not a window on it
+    assert [s["frame"] for s in task.get(task.jobs[0])["shapes"]] == [0]
+    # cascades reach it
+    assert client.delete(f"/api/labels/{task.label['person']}").status_code == 204
+    assert [s["frame"] for s in task.get(gt["id"])["shapes"]] == [5]
+    # deleting the job deletes its annotations
+    ann.delete_job_annotations(task.store, gt)
+    assert task.get(gt["id"])["shapes"] == []
+    assert not (task.layout.annotations_dir(task.id) / f"job-{gt['id']}").exists()
+    assert [s["frame"] for s in task.get()["shapes"]] == [0]
