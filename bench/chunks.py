@@ -26,7 +26,7 @@ from bench._common import running_stack, sdk_client  # noqa: E402
 from tests.stack import ADMIN  # noqa: E402
 
 CLIENTS = 8
-SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
+SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 TARGET = 1.25
 
 
@@ -85,9 +85,11 @@ def main() -> None:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         static_urls = [f"http://127.0.0.1:{server.server_address[1]}/{n}.zip" for n in range(count)]
-        try:
-            static = _load(static_urls, {})
-            ours = _load(ours_urls, {"Authorization": f"Token {key}"})
+        try:  # alternate and keep the best of each: the machine may be shared
+            static = ours = 0.0
+            for _ in range(2):
+                static = max(static, _load(static_urls, {}))
+                ours = max(ours, _load(ours_urls, {"Authorization": f"Token {key}"}))
         finally:
             server.shutdown()
         print(f"static file server: {static:.0f} chunks/s; ours: {ours:.0f} chunks/s "

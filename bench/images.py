@@ -25,6 +25,7 @@ from bench._common import running_stack, sdk_client  # noqa: E402
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 QUALITY = 70
 TARGET = 1.3
+ROUNDS = 3
 
 
 def _generate(path: Path, seed: int) -> None:
@@ -54,19 +55,24 @@ def main() -> None:
             list(pool.map(_generate, paths, range(COUNT)))
         print(f"generated {COUNT} images, {sum(p.stat().st_size for p in paths) / 2**20:.1f} MiB")
 
-        t0 = time.perf_counter()
-        with ProcessPoolExecutor(2) as pool:
-            list(pool.map(_baseline_one, map(str, paths), chunksize=8))
-        baseline = time.perf_counter() - t0
-        print(f"baseline (decode + JPEG q{QUALITY}, Pillow, 2 processes): {baseline:.2f} s")
-
+        # The machine may be shared: alternate the two measurements and keep
+        # the best of each, so a burst of foreign load does not decide the ratio.
+        baselines, ours_runs = [], []
         with running_stack() as stack, sdk_client(stack) as client:
             from cvat_sdk.api_client import models
-            t0 = time.perf_counter()
-            task = client.tasks.create_from_data(models.TaskWriteRequest(name="bench images"), paths,
-                                                 data_params={"image_quality": QUALITY})
-            ours = time.perf_counter() - t0
-            assert task.size == COUNT, task.size
+            for run in range(ROUNDS):
+                t0 = time.perf_counter()
+                with ProcessPoolExecutor(2) as pool:
+                    list(pool.map(_baseline_one, map(str, paths), chunksize=8))
+                baselines.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                task = client.tasks.create_from_data(models.TaskWriteRequest(name=f"bench images {run}"), paths,
+                                                     data_params={"image_quality": QUALITY})
+                ours_runs.append(time.perf_counter() - t0)
+                assert task.size == COUNT, task.size
+                print(f"run {run}: baseline {baselines[-1]:.2f} s, ours {ours_runs[-1]:.2f} s")
+        baseline, ours = min(baselines), min(ours_runs)
+        print(f"baseline (decode + JPEG q{QUALITY}, Pillow, 2 processes): {baseline:.2f} s")
         print(f"ours (upload + build, to finished): {ours:.2f} s, {COUNT / ours:.1f} images/s")
         print(f"ratio: {ours / baseline:.2f} (target <= {TARGET})")
 

@@ -101,11 +101,17 @@ def main() -> None:
         generate(long_clip, LONG)
         print(f"generated {FRAMES} and {LONG} frames of 1080p H.264 "
               f"({clip.stat().st_size / 2**20:.0f} and {long_clip.stat().st_size / 2**20:.0f} MiB)")
-        base = baseline(clip, tmp / "jpegs")
-        print(f"baseline (ffmpeg decode + JPEG q{QUALITY} files): {base:.2f} s, {FRAMES / base:.0f} fps")
         with running_stack() as stack:
-            ours, size, peak = create(stack, clip)
-            assert size == FRAMES, size
+            # alternate and keep the best of each: the machine may be shared
+            bases, runs = [], []
+            for run in range(2):
+                bases.append(baseline(clip, tmp / f"jpegs{run}"))
+                runs.append(create(stack, clip))
+                assert runs[-1][1] == FRAMES, runs[-1][1]
+                print(f"run {run}: baseline {bases[-1]:.2f} s, ours {runs[-1][0]:.2f} s")
+            base = min(bases)
+            ours, _, peak = min(runs)
+            print(f"baseline (ffmpeg decode + JPEG q{QUALITY} files): {base:.2f} s, {FRAMES / base:.0f} fps")
             print(f"ours ({FRAMES} frames, upload + build): {ours:.2f} s, {FRAMES / ours:.0f} fps, "
                   f"peak worker memory {peak / 2**20:.0f} MiB")
             long_time, long_size, long_peak = create(stack, long_clip)

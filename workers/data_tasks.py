@@ -22,11 +22,14 @@ def limits(settings) -> build.Limits:
 def create_task_data_now(store, layout, settings, request_id: int, task_id: int):
     """What the Celery task does, callable directly (tests)."""
     images.set_pixel_limit(settings.image_max_pixels)
-    return run_request(
-        store, request_id,
-        lambda report: build.build(store, layout, settings, task_id, report, limits(settings)),
-        lease_seconds=settings.request_lease_seconds,
-        on_failure=lambda: build.discard(TaskFiles(layout, task_id)))
+    try:
+        return run_request(
+            store, request_id,
+            lambda report: build.build(store, layout, settings, task_id, report, limits(settings)),
+            lease_seconds=settings.request_lease_seconds,
+            on_failure=lambda: build.discard(TaskFiles(layout, task_id)))
+    finally:
+        build.empty_trash(TaskFiles(layout, task_id))
 
 
 @celery.task(name=CREATE_TASK_DATA, ignore_result=True)

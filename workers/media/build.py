@@ -459,10 +459,20 @@ def _commit(store, files: TaskFiles, summary: dict, params) -> dict:
         job_ops.create_jobs(store, files.task_id, ranges)
         task.update(data=summary, segment_size=seg, overlap=ov, updated_date=clock.now())
         store.replace("tasks", task)
-    shutil.rmtree(files.upload, ignore_errors=True)
-    shutil.rmtree(files.upload_cache, ignore_errors=True)
+    # The uploads are no longer needed; deleting hundreds of files takes a
+    # while, so they are moved aside now and deleted after the request is
+    # reported finished (empty_trash).
+    trash = files.root / "trash"
+    trash.mkdir(exist_ok=True)
+    for i, path in enumerate((files.upload, files.upload_cache)):
+        if path.exists():
+            os.replace(path, trash / f"{path.name}-{os.getpid()}-{time.monotonic_ns()}-{i}")
     files.upload_order.unlink(missing_ok=True)
     return summary
+
+
+def empty_trash(files: TaskFiles) -> None:
+    shutil.rmtree(files.root / "trash", ignore_errors=True)
 
 
 def discard(files: TaskFiles) -> None:
