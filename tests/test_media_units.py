@@ -188,3 +188,31 @@ def test_expired_requests_are_dropped(tmp_path):
     assert rq.find(store, "a") is None
     rq.create(store, "b", 1, {"type": "create:task", "target": "task"})
     assert store.get("requests", old["id"]) is None
+
+
+def test_build_of_a_deleted_task_fails_cleanly(tmp_path):
+    import os
+
+    import settings as settings_module
+    from domain import task_data, tasks as task_ops
+    from storage.layout import Layout
+    from workers.data_tasks import create_task_data_now
+    settings = settings_module.load({**os.environ, "CVAT_STORAGE_DIR": str(tmp_path / "s"),
+                                     "CVAT_SHARE_DIR": str(tmp_path)})
+    layout = Layout(settings.storage_dir)
+    store = TinyDBStore(layout.db)
+    store.insert("users", {"id": 1, "username": "u"})
+    task = task_ops.create_task(store, {"id": 1}, {"name": "t"}, lambda p: True)
+    task_data.begin_upload(store, layout, task["id"])
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, format="PNG")
+    task_data.add_upload(layout, task["id"], "/a/b/x.png", lambda p: p.write_bytes(png.getvalue()))
+    assert task_data.uploaded_names(layout, task["id"]) == ["x.png"]
+    sent = []
+    rq_id = task_data.submit(store, layout, settings, task["id"], {"id": 1}, {"image_quality": 70},
+                             lambda *args: sent.append(args))
+    task_ops.delete_task(store, layout, task["id"])
+    create_task_data_now(store, layout, settings, *sent[0])
+    request = rq.find(store, rq_id)
+    assert request["status"] == "failed" and "deleted" in request["message"]
+    assert not layout.task_dir(task["id"]).exists()

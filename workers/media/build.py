@@ -372,6 +372,8 @@ def build(store, layout, settings, task_id: int, report, limits: Limits | None =
     Returns the committed `data` summary; raises MediaError on bad media."""
     limits = limits or Limits()
     files = TaskFiles(layout, task_id)
+    if store.peek("tasks", task_id) is None:
+        raise MediaError("The task was deleted before its data was processed")
     params = read_json(files.pending)
     if params is None:
         raise MediaError("The data request parameters are missing")

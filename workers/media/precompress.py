@@ -60,7 +60,7 @@ class FrameCache:
 
     def claim(self, name: str) -> bool:
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self.dir.mkdir(exist_ok=True)  # not parents: a deleted task stays deleted
             os.close(os.open(self._path(name, "claim"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             return True
         except FileExistsError:
