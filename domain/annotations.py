@@ -64,6 +64,7 @@ class Scope:
         from domain import tasks as task_ops   # tasks imports labels; keep imports one-way at load
         data = task.get("data") or {}
         self.store = store
+        self.last_etag: str | None = None   # set by a write: the ETag of what it stored
         self.task = task
         self.task_id = task["id"]
         self.job = job
@@ -437,6 +438,7 @@ def put(scope: Scope, payload, if_match: str | None = None) -> bytes:
             created = _create(scope, data, ids, up, touched)
             version, job_versions = _commit(scope, state, ids, up, dele, touched)
             body = orjson.dumps(_labeled_data(version, created))
+        scope.last_etag = scope.etag(scope.files.meta())   # ours: taken before another writer's
     _touch(scope, job_versions)
     return body
 
@@ -523,6 +525,7 @@ def patch(scope: Scope, action: str, payload, if_match: str | None = None) -> di
                 version, job_versions = _commit(scope, state, ids, up, dele, touched)
             else:
                 version, job_versions = state.version, {}
+        scope.last_etag = scope.etag(scope.files.meta())
     if job_versions:
         _touch(scope, job_versions)
     return _labeled_data(version, affected)
@@ -633,6 +636,7 @@ def delete(scope: Scope, if_match: str | None = None) -> None:
             ids = _Ids(state.next_id)
             up, dele, touched = _clear_window(scope, state, ids)
             _, job_versions = _commit(scope, state, ids, up, dele, touched)
+        scope.last_etag = scope.etag(scope.files.meta())
     _touch(scope, job_versions)
 
 

@@ -284,6 +284,9 @@ def test_if_match(task, client):
     assert task.get() == before
     r = task.patch("create", {"shapes": [task.rect(1)]}, headers={"If-Match": fresh})
     assert r.status_code == 200 and r.headers["ETag"] != fresh
+    assert r.headers["ETag"] == client.get(task.url()).headers["ETag"]     # the tag of what it stored
+    r = client.delete(task.url(), headers={"If-Match": r.headers["ETag"]})
+    assert r.status_code == 204 and r.headers["ETag"] == client.get(task.url()).headers["ETag"]
     assert task.put({"shapes": []}, headers={"If-Match": "*"}).status_code == 200
     # If-None-Match on reads, and an empty create changes nothing.
     tag = client.get(task.url()).headers["ETag"]

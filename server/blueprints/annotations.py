@@ -98,7 +98,7 @@ class _Annotations(MethodView):
         scope = self.scope(*ids.values(), write=True)
         with ann.bulk():
             body = ann.put(scope, request.get_data(cache=False), request.headers.get("If-Match"))
-        return _json_response(body, etag=ann.current_etag(scope))
+        return _json_response(body, etag=scope.last_etag)
 
     @blp.doc(**dict(_BODY_DOC, parameters=[_ACTION, _IF_MATCH]))
     @blp.response(200, LabeledData)
@@ -107,13 +107,16 @@ class _Annotations(MethodView):
         with ann.bulk():
             result = ann.patch(scope, request.args.get("action", ""), _body(), request.headers.get("If-Match"))
             body = orjson.dumps(result)
-        return _json_response(body, etag=ann.current_etag(scope))
+        return _json_response(body, etag=scope.last_etag)
 
     @blp.doc(parameters=[_IF_MATCH])
     @blp.response(204)
     def delete(self, **ids):
-        ann.delete(self.scope(*ids.values(), write=True), request.headers.get("If-Match"))
-        return Response(status=204)
+        scope = self.scope(*ids.values(), write=True)
+        ann.delete(scope, request.headers.get("If-Match"))
+        response = Response(status=204)
+        response.headers["ETag"] = scope.last_etag
+        return response
 
 
 @blp.route("/tasks/<int:task_id>/annotations/", strict_slashes=False)
