@@ -151,7 +151,7 @@ def _instance_colors(n: int) -> list[tuple[int, int, int]]:
 
 
 def export_segmentation(dataset: dict, path, *, save_images: bool = False, image_bytes=None) -> None:
-    from workers.formats.masks import draw, frame_instances
+    from workers.formats.masks import draw, frame_instances, paste
     from PIL import Image
     import io
     labels = Labels(dataset["labels"])
@@ -187,11 +187,12 @@ def export_segmentation(dataset: dict, path, *, save_images: bool = False, image
                         color = tuple(int(v) for v in given)
                     boxes = []
                     for s in members:
-                        m = draw(s, w, h)
-                        if m is None or not m.getbbox():
+                        drawn = draw(s, w, h)
+                        if drawn is None:
                             continue
-                        img.paste(color, (0, 0, w, h), m)
-                        boxes.append(m.getbbox())
+                        paste(img, color, drawn)
+                        bx0, by0, bx1, by1 = drawn[0].getbbox()
+                        boxes.append((bx0 + drawn[1][0], by0 + drawn[1][1], bx1 + drawn[1][0], by1 + drawn[1][1]))
                     if not boxes:
                         continue
                     x1, y1 = min(b[0] for b in boxes), min(b[1] for b in boxes)

@@ -6,6 +6,8 @@ cuboids, tags and attributes are dropped.
 """
 from __future__ import annotations
 
+import math
+
 from workers.formats import common, geometry
 from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,
                                    image_name, item_id, r2, subsets)
@@ -23,23 +25,36 @@ def labelmap(labels: Labels) -> dict:
 
 
 def draw(shape: dict, w: int, h: int):
-    """A Pillow 'L' mask of the whole frame for one shape (None when empty)."""
+    """(Pillow 'L' mask cropped to the shape's box, (left, top)) for one shape, clipped to the
+    frame; None when nothing of it is inside. Only the box is allocated and painted, so a
+    rasterised frame costs its shapes' areas, not (frame size × shapes)."""
     from PIL import Image, ImageDraw
     kind = shape["type"]
     if kind in ("mask", "ellipse"):
         m = geometry.shape_mask(shape, w, h)
         if m is None:
             return None
-        img = Image.new("L", (w, h))
-        img.paste(geometry.mask_to_image(m), (m.left, m.top))
-        return img
+        return geometry.mask_to_image(m), (m.left, m.top)
     if kind == "rectangle":
         poly = geometry.rectangle_polygon([r2(v) for v in shape["points"]], shape.get("rotation") or 0.0)
     else:
         poly = [r2(v) for v in shape["points"]]
-    img = Image.new("L", (w, h))
-    ImageDraw.Draw(img).polygon(list(zip(poly[0::2], poly[1::2])), fill=255, outline=255)
-    return img
+    xs, ys = poly[0::2], poly[1::2]
+    x0, y0 = max(int(math.floor(min(xs))), 0), max(int(math.floor(min(ys))), 0)
+    x1, y1 = min(int(math.ceil(max(xs))), w - 1), min(int(math.ceil(max(ys))), h - 1)
+    if x1 < x0 or y1 < y0:
+        return None
+    img = Image.new("L", (x1 - x0 + 1, y1 - y0 + 1))
+    ImageDraw.Draw(img).polygon([(x - x0, y - y0) for x, y in zip(xs, ys)], fill=255, outline=255)
+    if not img.getbbox():
+        return None
+    return img, (x0, y0)
+
+
+def paste(img, value, drawn) -> None:
+    """Paint `value` onto `img` where the drawn mask is set."""
+    m, (x0, y0) = drawn
+    img.paste(value, (x0, y0, x0 + m.size[0], y0 + m.size[1]), m)
 
 
 def frame_instances(shapes) -> list[list[dict]]:
@@ -85,11 +100,11 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) 
                         leader = members[0]
                         color = lm[labels.name(leader["label_id"])]
                         for s in members:
-                            m = draw(s, w, h)
-                            if m is None or not m.getbbox():
+                            drawn = draw(s, w, h)
+                            if drawn is None:
                                 continue
-                            cls_img.paste(color, (0, 0, w, h), m)
-                            obj_img.paste(voc_color(n), (0, 0, w, h), m)
+                            paste(cls_img, color, drawn)
+                            paste(obj_img, voc_color(n), drawn)
                             painted = True
                     if painted:
                         archive.write(f"SegmentationClass/{ident}.png", png_bytes(cls_img))

@@ -3,7 +3,7 @@ into class / instance images, and class or instance images read back as masks.""
 from __future__ import annotations
 
 from workers.formats import geometry
-from workers.formats.masks import draw, frame_instances
+from workers.formats.masks import draw, frame_instances, paste
 from workers.formats.model import FormatError, ImportBuilder
 from workers.formats.voc import add_mask
 
@@ -19,10 +19,10 @@ def paint_instances(shapes, w: int, h: int, mode: str, value_of) -> tuple[object
         if value is None:
             continue
         for s in members:
-            m = draw(s, w, h)
-            if m is None or not m.getbbox():
+            drawn = draw(s, w, h)
+            if drawn is None:
                 continue
-            img.paste(value, (0, 0, w, h), m)
+            paste(img, value, drawn)
             painted = True
     return img, painted
 
