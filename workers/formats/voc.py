@@ -45,8 +45,10 @@ def hex_color(c: str) -> tuple[int, int, int]:
 
 
 def png_bytes(img) -> bytes:
+    """PNG at zlib level 1: mask images are mostly flat, level 1 keeps them small and encodes
+    several times faster than the default on 1080p frames."""
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, "PNG", compress_level=1)
     return buf.getvalue()
 
 
