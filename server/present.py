@@ -100,7 +100,7 @@ def task(doc: dict) -> dict:
         "target_storage": doc.get("target_storage"),
         "source_storage": doc.get("source_storage"),
         "assignee_updated_date": doc.get("assignee_updated_date"),
-        "validation_mode": None,
+        "validation_mode": doc.get("validation_mode"),
         "jobs": dict(task_ops.jobs_summary(s, doc["id"]), url=api_url(f"jobs?task_id={doc['id']}")),
         "labels": {"url": api_url(f"labels?task_id={doc['id']}")},
     }

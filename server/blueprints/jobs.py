@@ -5,12 +5,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from domain import access, jobs as job_ops
+from domain.errors import Invalid, NotFound
 from server import present
 from server.auth import current_user
 from server.context import store
 from server.query import ListSpec, in_workspace, newest_first, page, select, workspace
 from server.schemas.common import list_args, paginated
-from server.schemas.jobs import JobRead, PatchedJobWrite
+from server.schemas.jobs import JobRead, JobValidationLayout, JobWrite, PatchedJobWrite
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/jobs", description="Jobs")
 
@@ -60,6 +61,16 @@ class Jobs(MethodView):
         docs = in_workspace(docs, workspace(s, user), lambda j: _task(j).get("organization_id"))
         return page(select(docs, JOB_LIST), present.job)
 
+    @blp.arguments(JobWrite)
+    @blp.response(201, JobRead)
+    def post(self, body):
+        """Creates a ground-truth job (the only kind CVAT lets clients create)."""
+        try:
+            access.changeable(store(), current_user(), "tasks", body["task_id"])
+        except NotFound:
+            raise Invalid({"task_id": [f'Invalid pk "{body["task_id"]}" - object does not exist.']})
+        return present.job(job_ops.create_ground_truth(store(), body["task_id"], body))
+
 
 @blp.route("/<int:job_id>")
 class JobItem(MethodView):
@@ -72,3 +83,17 @@ class JobItem(MethodView):
     def patch(self, body, job_id):
         access.visible(store(), current_user(), "jobs", job_id)
         return present.job(job_ops.update_job(store(), job_id, body))
+
+    @blp.response(204)
+    def delete(self, job_id):
+        job = access.visible(store(), current_user(), "jobs", job_id)
+        access.changeable(store(), current_user(), "tasks", job["task_id"])
+        job_ops.delete_ground_truth(store(), job_id)
+
+
+@blp.route("/<int:job_id>/validation_layout")
+@blp.response(200, JobValidationLayout)
+def job_validation_layout(job_id):
+    """Honeypots exist only in gt_pool validation, which this server does not create."""
+    access.visible(store(), current_user(), "jobs", job_id)
+    return {"honeypot_count": 0, "honeypot_frames": [], "honeypot_real_frames": []}

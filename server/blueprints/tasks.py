@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from domain import access, tasks as task_ops
+from domain import access, jobs as job_ops, tasks as task_ops
 from server import present
 from server.auth import current_user
 from server.context import services, store
 from server.query import ListSpec, creation_organization, in_workspace, newest_first, page, select, workspace
 from server.schemas.common import list_args, paginated
+from server.schemas.jobs import TaskValidationLayout
 from server.schemas.tasks import PatchedTaskWrite, TaskRead, TaskWrite
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Tasks")
@@ -38,7 +39,7 @@ TASK_LIST = ListSpec(
         "dimension": _data("dimension", "2d"),
         "media_type": lambda t: "image",
         "tracker_link": lambda t: t.get("bug_tracker", ""),
-        "validation_mode": lambda t: None,
+        "validation_mode": lambda t: t.get("validation_mode"),
         "created_date": lambda t: t["created_date"],
         "updated_date": lambda t: t["updated_date"],
     },
@@ -89,3 +90,9 @@ class TaskItem(MethodView):
     def delete(self, task_id):
         access.deletable(store(), current_user(), "tasks", task_id)
         task_ops.delete_task(store(), services().layout, task_id)
+
+
+@blp.route("/<int:task_id>/validation_layout")
+@blp.response(200, TaskValidationLayout)
+def task_validation_layout(task_id):
+    return job_ops.validation_layout(store(), access.visible(store(), current_user(), "tasks", task_id))

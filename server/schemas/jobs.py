@@ -1,7 +1,7 @@
 """Jobs."""
 from marshmallow import fields, validate
 
-from domain.jobs import STAGES, STATES
+from domain.jobs import SELECTION_METHODS, STAGES, STATES
 from server.schemas.common import BasicUser, LabelsSummary, Request, Schema, Storage, Timestamp
 
 
@@ -9,6 +9,39 @@ class PatchedJobWrite(Request):
     assignee = fields.Integer(strict=True, allow_none=True)
     stage = fields.String(validate=validate.OneOf(STAGES))
     state = fields.String(validate=validate.OneOf(STATES))
+
+
+class JobWrite(Request):
+    """Only ground-truth jobs can be created."""
+    type = fields.String(required=True, validate=validate.OneOf(["ground_truth"],
+                                                                error="Only ground_truth jobs can be created."))
+    task_id = fields.Integer(strict=True, required=True)
+    assignee = fields.Integer(strict=True, allow_none=True)
+    stage = fields.String(validate=validate.OneOf(STAGES))
+    state = fields.String(validate=validate.OneOf(STATES))
+    frame_selection_method = fields.String(validate=validate.OneOf(SELECTION_METHODS))
+    frame_count = fields.Integer(strict=True, validate=validate.Range(min=1))
+    frame_share = fields.Float(validate=validate.Range(min=0, max=1, min_inclusive=False))
+    frames_per_job_count = fields.Integer(strict=True, validate=validate.Range(min=1))
+    frames_per_job_share = fields.Float(validate=validate.Range(min=0, max=1, min_inclusive=False))
+    random_seed = fields.Integer(strict=True, validate=validate.Range(min=0))
+    frames = fields.List(fields.Integer(strict=True), validate=validate.Length(max=1_000_000))
+
+
+class TaskValidationLayout(Schema):
+    mode = fields.String(allow_none=True)
+    frames_per_job_count = fields.Integer(allow_none=True)
+    validation_frames = fields.List(fields.Integer())
+    disabled_frames = fields.List(fields.Integer())
+    honeypot_count = fields.Integer()
+    honeypot_frames = fields.List(fields.Integer())
+    honeypot_real_frames = fields.List(fields.Integer())
+
+
+class JobValidationLayout(Schema):
+    honeypot_count = fields.Integer()
+    honeypot_frames = fields.List(fields.Integer())
+    honeypot_real_frames = fields.List(fields.Integer())
 
 
 class IssuesSummary(Schema):
