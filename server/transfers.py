@@ -53,6 +53,15 @@ def queue(rq_id: str, operation: dict, celery_task: str, key: str | None = None,
     return response
 
 
+def queue_import(rq_id: str, operation: dict, celery_task: str, staged) -> Response:
+    """Queues an import of the staged upload; the upload is dropped if that fails."""
+    try:
+        return queue(rq_id, dict(operation, file=str(staged)), celery_task)
+    except Exception:
+        exports.drop_upload(staged)
+        raise
+
+
 def download(rq_id: str | None, expected_type: str, target_id_key: str, target_id: int) -> Response:
     if not rq_id:
         raise Invalid({"rq_id": ["This query parameter is required."]})

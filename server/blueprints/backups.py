@@ -75,12 +75,8 @@ def import_backup(kind):
     target = _KINDS[kind]
     rq_id = rq.make_rq_id("import", target, uuid.uuid4(), "backup")
     operation = {"type": "import:backup", "target": target, "format": None, "project_id": None,
-                 "task_id": None, "job_id": None, "org_id": org["id"] if org else None, "file": str(received)}
-    try:
-        return transfers.queue(rq_id, operation, IMPORT_BACKUP)
-    except Exception:
-        exports.drop_upload(received)
-        raise
+                 "task_id": None, "job_id": None, "org_id": org["id"] if org else None}
+    return transfers.queue_import(rq_id, operation, IMPORT_BACKUP, received)
 
 
 @blp.route("/<any(projects, tasks):kind>/backup/<string:file_id>", methods=["HEAD", "PATCH"])

@@ -92,6 +92,13 @@ def legacy_dataset(kind, target_id):
     return gone("This endpoint is gone: POST .../dataset/export and poll /api/requests/<rq_id>.")
 
 
+def _importer_name() -> str:
+    fmt = request.args.get("format", "")
+    if registry.importer(fmt) is None:
+        raise Invalid([f"Unknown input format '{fmt}'"])
+    return fmt
+
+
 def _import_target(kind: str, target_id: int) -> str:
     return f"annotations:{kind}:{target_id}"
 
@@ -111,9 +118,7 @@ def import_annotations(kind, target_id):
         job = None
     if tus.is_create():  # the TUS create carries no query: format comes with Upload-Start/Finish
         return tus.create(_import_target(kind, target_id))
-    fmt = request.args.get("format", "")
-    if registry.importer(fmt) is None:
-        raise Invalid([f"Unknown input format '{fmt}'"])
+    fmt = _importer_name()
     if not task.get("data"):
         raise Invalid(["The task has no data: attach data before importing annotations."])
     mode = request.args.get("import_mode", "replace")
@@ -126,13 +131,8 @@ def import_annotations(kind, target_id):
     rq_id = rq.make_rq_id("import", target, target_id, "annotations", fmt, user["id"])
     operation = {"type": "import:annotations", "target": target, "format": fmt, "task_id": task["id"],
                  "job_id": job["id"] if job else None, "project_id": task.get("project_id"),
-                 "file": str(received), "import_mode": mode,
-                 "conv_mask_to_poly": _flag("conv_mask_to_poly", True)}
-    try:
-        return transfers.queue(rq_id, operation, IMPORT_ANNOTATIONS)
-    except Exception:
-        exports.drop_upload(received)
-        raise
+                 "import_mode": mode, "conv_mask_to_poly": _flag("conv_mask_to_poly", True)}
+    return transfers.queue_import(rq_id, operation, IMPORT_ANNOTATIONS, received)
 
 
 @blp.route("/<any(tasks, jobs):kind>/<int:target_id>/annotations/<string:file_id>", methods=["HEAD", "PATCH"])
@@ -151,9 +151,7 @@ def import_project_dataset(project_id):
     target = f"dataset:projects:{project_id}"
     if tus.is_create():
         return tus.create(target)
-    fmt = request.args.get("format", "")
-    if registry.importer(fmt) is None:
-        raise Invalid([f"Unknown input format '{fmt}'"])
+    fmt = _importer_name()
     if "dataset_file" in request.files and not (request.files["dataset_file"].filename or "").lower().endswith(".zip"):
         raise Invalid(["Dataset file should be zip archive"])
     received = transfers.receive(target, "dataset_file")
@@ -161,13 +159,8 @@ def import_project_dataset(project_id):
         return received
     rq_id = rq.make_rq_id("import", "project", project_id, "dataset", fmt, user["id"])
     operation = {"type": "import:dataset", "target": "project", "format": fmt, "project_id": project_id,
-                 "task_id": None, "job_id": None, "file": str(received),
-                 "conv_mask_to_poly": _flag("conv_mask_to_poly", True)}
-    try:
-        return transfers.queue(rq_id, operation, IMPORT_PROJECT_DATASET)
-    except Exception:
-        exports.drop_upload(received)
-        raise
+                 "task_id": None, "job_id": None, "conv_mask_to_poly": _flag("conv_mask_to_poly", True)}
+    return transfers.queue_import(rq_id, operation, IMPORT_PROJECT_DATASET, received)
 
 
 @blp.route("/projects/<int:project_id>/dataset/<string:file_id>", methods=["HEAD", "PATCH"])
