@@ -203,3 +203,29 @@ def test_oversized_mask_image_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(geometry, "MAX_MASK_PIXELS", 1000)
     with pytest.raises(FormatError, match="larger than any frame"):
         registry.import_annotations("Segmentation mask 1.1", out, d["labels"], d["frames"])
+
+
+def test_file_names_inside_the_input_cannot_leave_it(tmp_path):
+    d = sample.dataset()
+    out = tmp_path / "out.zip"
+    registry.export_dataset("LabelMe 3.0", d, out)
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(evil, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "default/sub/img2.xml":
+                data = data.replace(b"<mask>sub/img2_mask_0.png</mask>", b"<mask>/etc/passwd</mask>")
+                assert b"/etc/passwd" in data
+            dst.writestr(info.filename, data)
+    with pytest.raises(FormatError, match="points outside the dataset"):
+        registry.import_annotations("LabelMe 3.0", evil, d["labels"], d["frames"])
+
+
+def test_yolo_paths_cannot_leave_the_dataset(tmp_path):
+    d = sample.dataset()
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("obj.data", "classes = 1\ntrain = data/../../../../etc/passwd\nnames = data/obj.names\n")
+        zf.writestr("obj.names", "car\n")
+    with pytest.raises(FormatError, match="points outside the dataset"):
+        registry.import_annotations("YOLO 1.1", evil, d["labels"], d["frames"])

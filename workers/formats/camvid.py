@@ -62,8 +62,8 @@ def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False
             frame = matcher.match(ident)
             if not mask:
                 continue
-            mpath = root / mask
-            if ".." in mpath.relative_to(root).parts or not mpath.is_file():
+            mpath = common.inside(root, mask)
+            if not mpath.is_file():
                 raise FormatError(f"Mask '{mask}' listed for '{ident}' is missing")
             img = read_png(mpath, mask).convert("RGB")
             for color, m in sorted(geometry.image_to_masks(img).items()):

@@ -131,6 +131,16 @@ def files(root: Path, suffix: str | tuple = "") -> list[Path]:
     return out
 
 
+def inside(root: Path, *parts: str) -> Path:
+    """root/parts…, refusing any file name from the input that would leave the unpacked tree
+    (absolute names, `..`, symlinks)."""
+    base = Path(root).resolve()
+    target = Path(root).joinpath(*parts).resolve()
+    if target != base and base not in target.parents:
+        raise FormatError(f"'{'/'.join(parts)}' points outside the dataset")
+    return target
+
+
 def read_text(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")

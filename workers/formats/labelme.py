@@ -154,7 +154,7 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) 
                         if m is None:
                             root.remove(obj)
                             continue
-                        mask_name = "%s_mask_%d.png" % (ident.replace("/", "_"), idx)
+                        mask_name = "%s_mask_%d.png" % (ident, idx)  # <subset>/Masks/<item id>_mask_<n>.png
                         img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
                         img.paste(Image.new("RGBA", (m.width, m.height), MASK_COLOR), (m.left, m.top),
                                   geometry.mask_to_image(m))
@@ -231,10 +231,10 @@ def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False
                         builder.add_shape(name, frame, "polygon", pts, attrs, group=group)
                 elif segm is not None:
                     mask_name = _text(segm, "mask")
-                    mask_path = subset_dir / "Masks" / mask_name
+                    mask_path = common.inside(subset_dir, "Masks", mask_name)
                     if not mask_path.is_file():
-                        mask_path = root / "Masks" / mask_name
-                    if ".." in Path(mask_name).parts or not mask_path.is_file():
+                        mask_path = common.inside(root, "Masks", mask_name)
+                    if not mask_path.is_file():
                         raise FormatError(f"{xml.name}: mask file '{mask_name}' is missing")
                     try:
                         img = Image.open(mask_path)

@@ -100,7 +100,7 @@ def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False
         data_file = data_files[0]
         base = data_file.parent
         meta = _parse_kv(data_file)
-        names_file = base / _strip_data(meta.get("names", "obj.names"))
+        names_file = common.inside(base, _strip_data(meta.get("names", "obj.names")))
         if not names_file.is_file():
             raise FormatError(f"The names file '{meta.get('names', 'obj.names')}' is missing")
         names = [n.strip() for n in common.read_text(names_file, "obj.names").splitlines() if n.strip()]
@@ -108,14 +108,14 @@ def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False
         for key, value in meta.items():
             if key in RESERVED:
                 continue
-            listing = base / _strip_data(value)
+            listing = common.inside(base, _strip_data(value))
             if not listing.is_file():
                 raise FormatError(f"The subset list '{value}' is missing")
             for line in common.read_text(listing, listing.name).splitlines():
                 if not line.strip():
                     continue
                 rel = _strip_data(line)
-                label_file = base / (posixpath.splitext(rel)[0] + ".txt")
+                label_file = common.inside(base, posixpath.splitext(rel)[0] + ".txt")
                 parts = rel.split("/", 1)
                 ident = posixpath.splitext(parts[1] if len(parts) > 1 else parts[0])[0]
                 items.append((ident, label_file))
