@@ -78,3 +78,16 @@ def test_job_frames(tmp_path, fmt, reader):
     assert frames and frames <= set(range(10, 15)) and 10 in frames
     car = [t for t in got["tracks"] if t["label_id"] == 1 and len(t["shapes"]) > 1][0]
     assert (car["shapes"][0]["frame"], car["shapes"][-1]["frame"], car["shapes"][-1]["outside"]) == (10, 13, True)
+
+
+def test_data_step_does_not_skip_frames(tmp_path):
+    """workers/datasets.py passes the video's data step (e.g. 2) while numbering frames 0…size-1:
+    tracks must still cover every frame and close right after their last one."""
+    d = sample.dataset(frame_step=2)
+    out = tmp_path / "c.zip"
+    registry.export_dataset("COCO 1.0", d, out)
+    doc = json.loads(zipfile.ZipFile(out).read("annotations/instances_default.json"))
+    tracked = sorted(a["image_id"] for a in doc["annotations"] if "track_id" in a["attributes"])
+    assert tracked == [1, 2, 3]
+    got = registry.import_annotations("COCO 1.0", out, d["labels"], d["frames"], frame_step=2)
+    assert [(s["frame"], s["outside"]) for s in got["tracks"][0]["shapes"]] == [(0, False), (2, False), (3, True)]

@@ -20,7 +20,7 @@ from xml.etree.ElementTree import ParseError
 from workers.formats import common
 from workers.formats.geometry import decode_cvat_mask
 from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,
-                                   expand_track_shapes, stop_frame, subsets)
+                                   expand_track_shapes, number_step, stop_frame, subsets)
 
 
 def _f(v) -> str:
@@ -350,7 +350,7 @@ def _write_video_body(w: _Writer, dataset: dict, labels: Labels) -> None:
     ann = dataset.get("annotations") or {}
     frames = {f["frame"] for f in dataset["frames"]}
     stop = stop_frame(dataset)
-    step = dataset.get("frame_step") or 1
+    step = number_step(dataset["frames"], dataset.get("frame_step") or 1)
     next_id = 0
 
     def track_open(label_id, source, group):

@@ -4,7 +4,9 @@ Export input (a plain dict, what the wiring builds from the store):
   {"labels": [label dicts as GET /api/labels returns them, with "sublabels" and "svg"],
    "frames": [{"frame": i, "name": "sub/img.jpg", "width": w, "height": h, ["subset": s]}],
    "annotations": {"tags": [...], "shapes": [...], "tracks": [...]},   # LabeledData items
-   optional: "video": bool, "frame_step": 1, "stop_frame": last frame, "meta": {...} (CVAT XML)}
+   optional: "video": bool, "stop_frame": last frame, "meta": {...} (CVAT XML)}
+Frame numbers are the instance's own numbering (the server's 0…size-1); tracks step between
+consecutive numbers of it (number_step), so a video's data step never shifts interpolation.
 
 Import output: LabeledData {"version": 0, "tags", "shapes", "tracks"} with label ids and
 spec ids resolved against the task's labels, built by `ImportBuilder`.
@@ -262,6 +264,15 @@ def expand_track_shapes(shapes: list[dict], stop_frame: int, step: int = 1,
             f += step
 
 
+def number_step(frames: list[dict], default: int = 1) -> int:
+    """Distance between consecutive frame numbers of the instance: 1 when frames are numbered
+    0…size-1 as the server numbers them (whatever the video's data step), the data step when
+    absolute numbers are used. Tracks interpolate and close their gaps in these units."""
+    numbers = sorted({f["frame"] for f in frames})
+    diffs = [b - a for a, b in zip(numbers, numbers[1:]) if b > a]
+    return min(diffs) if diffs else default
+
+
 def _frame_set(dataset: dict) -> set:
     return {f["frame"] for f in dataset["frames"]}
 
@@ -368,7 +379,7 @@ class FrameObjects:
         if with_tracks and ann.get("tracks"):
             frames = _frame_set(dataset)
             stop = stop_frame(dataset)
-            step = dataset.get("frame_step") or 1
+            step = number_step(dataset["frames"], dataset.get("frame_step") or 1)
             for track_id, track in enumerate(ann.get("tracks") or ()):
                 for shape in expand_track(track, stop, step, frames):
                     shape["track_id"] = track_id
@@ -492,7 +503,7 @@ class ImportBuilder:
     def __init__(self, labels: list[dict] | Labels, frames: list[dict], *, frame_step: int = 1,
                  stop: int | None = None, tracks_allowed: bool = True, default_source: str | None = None):
         self.labels = labels if isinstance(labels, Labels) else Labels(labels)
-        self.step = frame_step
+        self.step = number_step(frames, frame_step or 1)
         self.stop = stop if stop is not None else max((f["frame"] for f in frames), default=0)
         self.tracks_allowed = tracks_allowed
         self.default_source = default_source
