@@ -14,7 +14,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import settings as settings_module  # noqa: E402
-from tests.stack import ADMIN, Stack  # noqa: E402
+from tests.stack import ADMIN, Stack, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +47,11 @@ def admin_session(stack):
 @pytest.fixture
 def app(tmp_path):
     from server import create_app
+    # In-process apps have no worker: the broker URL points at a closed port so
+    # nothing ever reaches a Redis the machine runs for other purposes.
     env = {"CVAT_STORAGE_DIR": str(tmp_path / "storage"), "CVAT_SHARE_DIR": str(tmp_path / "share"),
-           "CVAT_ADMIN_USER": ADMIN[0], "CVAT_ADMIN_PASSWORD": ADMIN[1]}
+           "CVAT_ADMIN_USER": ADMIN[0], "CVAT_ADMIN_PASSWORD": ADMIN[1],
+           "CVAT_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
     (tmp_path / "share").mkdir()
     return create_app(settings_module.load({**os.environ, **env}))
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 import settings as settings_module
-from tests.stack import ADMIN
+from tests.stack import ADMIN, free_port
 
 EXAMPLES = int(os.environ.get("CVAT_FUZZ_EXAMPLES", "5"))
 SKIP = {("POST", "/api/auth/logout"), ("POST", "/api/auth/password/change")}
@@ -34,7 +34,9 @@ def _app():
     (root / "share").mkdir()
     app = create_app(settings_module.load({**os.environ, "CVAT_STORAGE_DIR": str(root / "storage"),
                                            "CVAT_SHARE_DIR": str(root / "share"),
-                                           "CVAT_ADMIN_USER": ADMIN[0], "CVAT_ADMIN_PASSWORD": ADMIN[1]}))
+                                           "CVAT_ADMIN_USER": ADMIN[0], "CVAT_ADMIN_PASSWORD": ADMIN[1],
+                                           # no worker here: never reach a Redis of the machine
+                                           "CVAT_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}))
     app.config["FUZZ_ROOT"] = root
     return app
 
