@@ -319,3 +319,17 @@ def test_context_images_from_archive(admin_session, stack):
         assert zf.namelist() == ["left.jpg", "right.jpg"]
         assert Image.open(io.BytesIO(zf.read("left.jpg"))).size == (8, 6)
     assert admin_session.get(url, params={"type": "context_image", "number": 1}).status_code == 404
+
+
+def test_share_video_removed_later_gives_a_readable_error(admin_session, stack):
+    from tests.media_helpers import make_video
+    path = make_video(stack.share / "gone" / "v.mp4", 6)
+    task_id = _task(admin_session, stack)
+    r = admin_session.post(f"{stack.url}/api/tasks/{task_id}/data/",
+                           json={"image_quality": 70, "server_files": ["gone/v.mp4"]})
+    assert _wait(admin_session, stack, r.json()["rq_id"])["status"] == "finished"
+    url = f"{stack.url}/api/tasks/{task_id}/data/"
+    assert admin_session.get(url, params={"type": "frame", "number": 2}).status_code == 200
+    path.unlink()
+    r = admin_session.get(url, params={"type": "frame", "number": 2, "quality": "original"})
+    assert r.status_code == 500 and "v.mp4" in r.json()["detail"]

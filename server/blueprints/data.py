@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zlib
 
+import orjson
 from flask import Response, request, send_file
 from flask_smorest import Blueprint
 
@@ -14,11 +15,20 @@ from server import tus
 from server.auth import current_user
 from server.context import services, store
 from server.multipart import StreamedForm
+from workers.media.images import MediaError
 
 blp = Blueprint("data", __name__, url_prefix="/api", description="Task data")
 
 CREATE_TASK_DATA = "workers.data_tasks.create_task_data"
 _QUALITIES = ("compressed", "original")
+
+
+@blp.errorhandler(MediaError)
+def _media_error(err: MediaError):
+    """Media that cannot be read back any more (e.g. a share file removed
+    since): a readable message, not a bare internal error."""
+    response = Response(orjson.dumps({"detail": str(err)}), status=500, mimetype="application/json")
+    return response
 
 
 def _target(task_id: int) -> str:
@@ -346,6 +356,6 @@ def task_status(task_id):
     else:
         body = {"state": doc["status"].capitalize(), "message": doc.get("message") or "",
                 "progress": round((doc.get("progress") or 0) * 100, 2)}
-    response = Response(__import__("orjson").dumps(body), mimetype="application/json")
+    response = Response(orjson.dumps(body), mimetype="application/json")
     response.headers["Deprecation"] = "true"
     return response
