@@ -55,7 +55,9 @@ def test_killed_worker_fails_request(short_lease_stack):
             "image_quality": 70, "remote_files": [f"http://127.0.0.1:{server.server_address[1]}/slow.png"]})
         rq_id = r.json()["rq_id"]
         assert _Stalling.started.wait(20)
-        assert session.get(f"{stack.url}/api/requests/{rq_id}").json()["status"] == "started"
+        running = session.get(f"{stack.url}/api/requests/{rq_id}").json()
+        assert running["status"] == "started" and running["started_date"]
+        assert 0 <= running["progress"] < 1 and running["message"]  # the current step, e.g. "Gathering media"
         os.killpg(stack.procs["worker"].pid, signal.SIGKILL)
         stack.procs["worker"].wait(10)
         request = _wait(session, stack, rq_id, timeout=20)
