@@ -91,3 +91,31 @@ def test_data_step_does_not_skip_frames(tmp_path):
     assert tracked == [1, 2, 3]
     got = registry.import_annotations("COCO 1.0", out, d["labels"], d["frames"], frame_step=2)
     assert [(s["frame"], s["outside"]) for s in got["tracks"][0]["shapes"]] == [(0, False), (2, False), (3, True)]
+
+
+def _offset_video():
+    """A video task with start_frame 100 and frame step 2: frame i is data frame 100 + 2i."""
+    d = _video()
+    for f in d["frames"]:
+        f["abs_frame"] = 100 + 2 * f["frame"]
+    return d
+
+
+def test_absolute_frame_numbers_in_video_exports(tmp_path):
+    d = _offset_video()
+    out = tmp_path / "v.zip"
+    registry.export_dataset("CVAT for video 1.1", d, out)
+    xml = zipfile.ZipFile(out).read("annotations.xml").decode()
+    assert '<box frame="100" keyframe="1"' in xml and '<box frame="102" keyframe="0"' in xml
+    got = registry.import_annotations("CVAT 1.1", out, d["labels"], d["frames"], video=True)
+    assert [(s["frame"], s["outside"]) for s in got["tracks"][0]["shapes"]] == [(0, False), (2, False), (3, True)]
+    registry.export_dataset("CVAT for images 1.1", d, tmp_path / "i.zip")
+    xml = zipfile.ZipFile(tmp_path / "i.zip").read("annotations.xml").decode()
+    assert '<image id="102" name="frame_000102"' in xml
+    got = registry.import_annotations("CVAT 1.1", tmp_path / "i.zip", d["labels"], d["frames"], video=True)
+    assert {s["frame"] for s in got["shapes"]} == {0, 1, 2, 3, 4}
+    registry.export_dataset("COCO 1.0", d, tmp_path / "c.zip")
+    doc = json.loads(zipfile.ZipFile(tmp_path / "c.zip").read("annotations/instances_default.json"))
+    assert doc["images"][1]["file_name"] == "frame_000102.PNG"
+    got = registry.import_annotations("COCO 1.0", tmp_path / "c.zip", d["labels"], d["frames"], video=True)
+    assert {s["frame"] for s in got["shapes"]} == {0, 1, 3}

@@ -20,7 +20,8 @@ from xml.etree.ElementTree import ParseError
 from workers.formats import common
 from workers.formats.geometry import decode_cvat_mask
 from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,
-                                   expand_track_shapes, number_step, stop_frame, subsets)
+                                   abs_frame, expand_track_shapes, number_step, stop_frame,
+                                   subsets)
 
 
 def _f(v) -> str:
@@ -269,8 +270,8 @@ def _image_shape(w: _Writer, depth: int, labels: Labels, shape: dict) -> None:
 def _write_images_body(w: _Writer, dataset: dict, labels: Labels) -> None:
     video = bool(dataset.get("video"))
     for frame, tags, shapes in FrameObjects(dataset):
-        name = ("frame_%06d" % frame["frame"]) if video else frame["name"]
-        attrs = [("id", frame["frame"]), ("name", name)]
+        name = ("frame_%06d" % abs_frame(frame)) if video else frame["name"]
+        attrs = [("id", abs_frame(frame)), ("name", name)]
         if frame.get("subset") and (dataset.get("meta") or {}).get("kind") == "project":
             attrs += [("subset", frame["subset"]), ("task_id", frame.get("task_id", ""))]
         attrs += [("width", frame["width"]), ("height", frame["height"])]
@@ -293,11 +294,12 @@ def _write_images_body(w: _Writer, dataset: dict, labels: Labels) -> None:
         w.close(1, "image")
 
 
-def _track_element(w: _Writer, depth: int, labels: Labels, shape: dict, keyframe: bool) -> None:
+def _track_element(w: _Writer, depth: int, labels: Labels, shape: dict, keyframe: bool, to_abs=None) -> None:
     kind = shape["type"]
     tag = _TAGS[kind]
+    frame_no = to_abs(shape["frame"]) if to_abs else shape["frame"]
     if kind == "skeleton":
-        w.open(depth, tag, [("frame", shape["frame"]), ("keyframe", _b(keyframe)),
+        w.open(depth, tag, [("frame", frame_no), ("keyframe", _b(keyframe)),
                             ("outside", _b(shape.get("outside"))), ("occluded", "0"),
                             ("z_order", shape.get("z_order") or 0)])
         for el in shape.get("elements") or ():
@@ -313,7 +315,7 @@ def _track_element(w: _Writer, depth: int, labels: Labels, shape: dict, keyframe
         _write_attrs(w, depth + 1, labels, shape)
         w.close(depth, tag)
         return
-    attrs = [("frame", shape["frame"]), ("keyframe", _b(keyframe)), ("outside", _b(shape.get("outside"))),
+    attrs = [("frame", frame_no), ("keyframe", _b(keyframe)), ("outside", _b(shape.get("outside"))),
              ("occluded", _b(shape.get("occluded")))] + _geometry(shape)
     attrs.append(("z_order", shape.get("z_order") or 0))
     if labels.stored_attributes(shape["label_id"], shape.get("attributes")):
@@ -346,12 +348,25 @@ def _video_track_frames(track: dict, stop: int, step: int, frames: set):
         yield shape, kf
 
 
+def _abs_mapper(frames: list[dict]):
+    """frame number → absolute data frame number (`abs_frame`), extrapolated linearly for
+    numbers between/after the given frames; None when no frame carries one (identity)."""
+    known = {f["frame"]: f["abs_frame"] for f in frames if "abs_frame" in f}
+    if not known:
+        return None
+    pts = sorted(known.items())
+    (r0, a0), (r1, a1) = pts[0], pts[-1]
+    ratio = (a1 - a0) / (r1 - r0) if r1 != r0 else 1
+    return lambda f: known[f] if f in known else int(round(a0 + (f - r0) * ratio))
+
+
 def _write_video_body(w: _Writer, dataset: dict, labels: Labels) -> None:
     ann = dataset.get("annotations") or {}
     frames = {f["frame"] for f in dataset["frames"]}
     stop = stop_frame(dataset)
     step = number_step(dataset["frames"], dataset.get("frame_step") or 1)
     next_id = 0
+    to_abs = _abs_mapper(dataset["frames"])
 
     def track_open(label_id, source, group):
         nonlocal next_id
@@ -364,18 +379,18 @@ def _write_video_body(w: _Writer, dataset: dict, labels: Labels) -> None:
     for track in ann.get("tracks") or ():
         track_open(track["label_id"], track.get("source"), track.get("group"))
         for shape, kf in _video_track_frames(track, stop, step, frames):
-            _track_element(w, 2, labels, shape, kf)
+            _track_element(w, 2, labels, shape, kf, to_abs)
         w.close(1, "track")
     for shape in ann.get("shapes") or ():
         if shape["type"] not in _TAGS:
             continue
         track_open(shape["label_id"], shape.get("source"), shape.get("group"))
-        _track_element(w, 2, labels, dict(shape, outside=False), True)
+        _track_element(w, 2, labels, dict(shape, outside=False), True, to_abs)
         if shape["frame"] + step < stop:
             out = dict(shape, frame=shape["frame"] + step, outside=True)
             if shape.get("elements"):
                 out["elements"] = [dict(e, outside=True) for e in shape["elements"]]
-            _track_element(w, 2, labels, out, True)
+            _track_element(w, 2, labels, out, True, to_abs)
         w.close(1, "track")
 
 
@@ -489,7 +504,12 @@ def _bool_attr(el, name: str, required=False) -> bool:
 
 def _import_image(el, builder: ImportBuilder, matcher: FrameMatcher) -> None:
     name = el.get("name") or ""
-    frame = matcher.match(posixpath.splitext(name)[0] if name else (el.get("id") or ""), el.get("id"))
+    ident = el.get("id")
+    try:
+        rel = matcher.by_abs.get(int(ident)) if ident is not None else None
+    except ValueError:
+        rel = None
+    frame = matcher.match(posixpath.splitext(name)[0] if name else (ident or ""), rel)
     for child in el:
         if child.tag == "tag":
             builder.add_tag(_label(child), frame, _attrs(child), group=child.get("group_id") or 0)
@@ -520,16 +540,17 @@ def _resolve_elements(builder: ImportBuilder, label: str, elements: list[dict]) 
         e["label"] = builder.labels.resolve(e["label"], parent["id"])["id"]
 
 
-def _frame_of(el, frames: set) -> int:
+def _frame_of(el, frames: dict) -> int:
+    """Track `frame` attributes are absolute data frame numbers: back to the instance's numbering."""
     if el.get("frame") is None:
         raise FormatError(f"<{el.tag}> in a track has no 'frame' attribute")
     f = int(_num(el, "frame", required=True))
     if f not in frames:
         raise FormatError(f"Track shape on frame {f}, which is not a frame of this task")
-    return f
+    return frames[f]
 
 
-def _import_track(el, builder: ImportBuilder, frames: set) -> None:
+def _import_track(el, builder: ImportBuilder, frames: dict) -> None:
     labels = builder.labels
     lab = labels.resolve(_label(el))
     group = int(_num(el, "group_id", 0))
@@ -593,7 +614,7 @@ def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False
             stop: int | None = None, **_) -> dict:
     builder = ImportBuilder(labels, frames, frame_step=frame_step, stop=stop, default_source="file")
     matcher = FrameMatcher(frames, video=video)
-    numbers = {f["frame"] for f in frames}
+    numbers = {abs_frame(f): f["frame"] for f in frames}
     with common.open_input(path) as root:
         xmls = common.files(root, ".xml")
         if not xmls:

@@ -171,17 +171,23 @@ def attr_text(value) -> str:
 # ---------------------------------------------------------------------------------------------
 # Frames of a dataset
 
+def abs_frame(frame: dict) -> int:
+    """The frame's absolute data frame number (start_frame + index × step), when the wiring gives
+    it as `abs_frame`; the frame number otherwise. Video items are named after it (§2.2)."""
+    return frame.get("abs_frame", frame["frame"])
+
+
 def item_id(frame: dict, video: bool = False) -> str:
-    """Item id (§2.2): the frame path without extension; video: frame_%06d."""
+    """Item id (§2.2): the frame path without extension; video: frame_%06d of the absolute number."""
     if video:
-        return "frame_%06d" % frame["frame"]
+        return "frame_%06d" % abs_frame(frame)
     return posixpath.splitext(frame["name"])[0]
 
 
 def image_name(frame: dict, video: bool = False) -> str:
     """File name inside datumaro-style archives: the frame path; video: frame_%06d.PNG."""
     if video:
-        return "frame_%06d.PNG" % frame["frame"]
+        return "frame_%06d.PNG" % abs_frame(frame)
     return frame["name"]
 
 
@@ -427,6 +433,7 @@ class FrameMatcher:
         self.frames = frames
         self.video = video
         self.numbers = {f["frame"] for f in frames}
+        self.by_abs = {abs_frame(f): f["frame"] for f in frames}
         self.by_path = {}
         for f in frames:
             self.by_path.setdefault(posixpath.splitext(f["name"])[0], f["frame"])
@@ -479,8 +486,8 @@ class FrameMatcher:
                 pass
         if found is None and self.video:
             m = re.match(r"frame_(\d+)$", posixpath.basename(posixpath.splitext(item)[0]))
-            if m and int(m.group(1)) in self.numbers:
-                found = int(m.group(1))
+            if m:
+                found = self.by_abs.get(int(m.group(1)))
         if found is None:
             raise FormatError(f"Could not match item id: '{item}' with any task frame")
         return found
