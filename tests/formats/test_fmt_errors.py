@@ -1,6 +1,7 @@
 """Every importer: unknown labels, garbage files, zip slip, absolute paths, symlinks and archives
 over the limits end in a FormatError whose message names the problem; unknown format names too."""
 import copy
+import json
 import io
 import os
 import stat
@@ -229,3 +230,15 @@ def test_yolo_paths_cannot_leave_the_dataset(tmp_path):
         zf.writestr("obj.names", "car\n")
     with pytest.raises(FormatError, match="points outside the dataset"):
         registry.import_annotations("YOLO 1.1", evil, d["labels"], d["frames"])
+
+
+def test_rle_of_another_size_is_refused(tmp_path):
+    d = sample.dataset()
+    doc = {"images": [{"id": 1, "file_name": "img1.jpg", "width": 64, "height": 48}],
+           "categories": [{"id": 1, "name": "car"}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [0, 0, 1, 1],
+                            "segmentation": {"counts": [0, 10**12], "size": [10**6, 10**6]}}]}
+    bad = tmp_path / "instances_default.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(FormatError, match="RLE size"):
+        registry.import_annotations("COCO 1.0", bad, d["labels"], d["frames"])

@@ -57,6 +57,8 @@ def test_against_pycocotools():
         assert g.rle_to_string(counts).encode() == ref["counts"]
         assert g.counts_area(counts) == int(mu.area(ref))
         assert g.counts_bbox(counts, h) == [float(v) for v in mu.toBbox(ref)]
+        assert g.coco_to_box(counts, h, w) == box
+        assert g.coco_to_box(g.rle_from_string(ref["counts"].decode()), h, w) == box
     for i in range(1500):  # small and large, float and integer vertices, repeated points, outside the image
         h, w = rnd.randint(1, 300), rnd.randint(1, 300)
         n = rnd.randint(3, 10)
@@ -124,3 +126,8 @@ def test_mask_polygons_round_trip_random_blobs():
         covered = {(x, y) for x in range(w) for y in range(h) if any(_inside_or_on(x, y, p) for p in polys)}
         # every pixel of the blob is covered (holes aside, which are filled)
         assert cells <= covered
+
+
+def test_huge_mask_boxes_are_refused():
+    with pytest.raises(g.FormatError, match="larger than any frame"):
+        g.decode_cvat_mask([0, 1, 0, 0, 10**6, 10**6])

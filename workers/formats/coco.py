@@ -335,7 +335,9 @@ def _import_doc(doc, builder: ImportBuilder, matcher: FrameMatcher, sizes, keypo
                     counts = geometry.rle_from_string(counts)
                 if not isinstance(counts, list):
                     raise FormatError(f"{fname}: annotation {ann.get('id')} has a malformed RLE")
-                box = geometry.coco_to_box([int(c) for c in counts], int(size[0]), int(size[1]))
+                if [int(v) for v in size] != [h, w]:
+                    raise FormatError(f"{fname}: annotation {ann.get('id')}: RLE size {size} is not the frame's [{h}, {w}]")
+                box = geometry.coco_to_box([int(c) for c in counts], h, w)
                 if box is None:
                     continue
                 builder.add_shape(label, frame, "mask", geometry.encode_cvat_mask(box), attrs)

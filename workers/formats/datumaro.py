@@ -164,7 +164,9 @@ def _import_doc(doc, builder: ImportBuilder, matcher: FrameMatcher, sizes, fname
                 counts = rle["counts"]
                 if isinstance(counts, str):
                     counts = geometry.rle_from_string(counts)
-                box = geometry.coco_to_box([int(c) for c in counts], int(rle["size"][0]), int(rle["size"][1]))
+                if [int(v) for v in rle["size"]] != [h, w]:
+                    raise FormatError(f"{fname}: a mask of size {rle['size']} on a frame of [{h}, {w}]")
+                box = geometry.coco_to_box([int(c) for c in counts], h, w)
                 if box is not None:
                     builder.add_shape(label, frame, "mask", geometry.encode_cvat_mask(box), attrs,
                                       group=group, z_order=z)

@@ -34,6 +34,8 @@ def decode_cvat_mask(points: list) -> BoxMask:
     w, h = right - left + 1, bottom - top + 1
     if w <= 0 or h <= 0:
         raise FormatError(f"A mask has an empty box ({left}, {top}, {right}, {bottom})")
+    if w * h > MAX_MASK_PIXELS:
+        raise FormatError(f"A mask box of {w}x{h} pixels is larger than any frame allowed")
     bits = bytearray(w * h)
     pos, val = 0, 0
     for run in points[:-4]:
@@ -156,23 +158,30 @@ def box_to_coco(mask: BoxMask, width: int, height: int) -> list[int]:
 
 
 def coco_to_box(counts: list[int], height: int, width: int) -> BoxMask | None:
-    """Full-image column-major RLE → tight box mask; None when empty."""
-    intervals = counts_to_intervals(counts)
-    if not intervals:
+    """Full-image column-major RLE → tight box mask; None when empty. Each run is written as
+    strided slices of the row-major box (one C-level copy per column segment, not per pixel)."""
+    total = height * width
+    segments = []  # (x, y_start, y_end) per column piece of each run
+    for s, e in counts_to_intervals(counts):
+        e = min(e, total)
+        while s < e:
+            x, y = divmod(s, height)
+            end = min(e, (x + 1) * height)
+            segments.append((x, y, y + end - s))
+            s = end
+    if not segments:
         return None
-    pix = []
-    for s, e in intervals:
-        e = min(e, width * height)
-        for idx in range(s, e):
-            pix.append(divmod(idx, height))
-    xs = [p[0] for p in pix]
-    ys = [p[1] for p in pix]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    w = x1 - x0 + 1
-    bits = bytearray(w * (y1 - y0 + 1))
-    for x, y in pix:
-        bits[(y - y0) * w + (x - x0)] = 1
-    return BoxMask(x0, y0, w, y1 - y0 + 1, bits)
+    x0 = min(seg[0] for seg in segments)
+    x1 = max(seg[0] for seg in segments)
+    y0 = min(seg[1] for seg in segments)
+    y1 = max(seg[2] for seg in segments) - 1
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    bits = bytearray(w * h)
+    for x, ys, ye in segments:
+        start = (ys - y0) * w + (x - x0)
+        n = ye - ys
+        bits[start:start + (n - 1) * w + 1:w] = b"\x01" * n
+    return BoxMask(x0, y0, w, h, bits)
 
 
 def counts_area(counts: list[int]) -> int:
