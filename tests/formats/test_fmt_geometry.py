@@ -131,3 +131,23 @@ def test_mask_polygons_round_trip_random_blobs():
 def test_huge_mask_boxes_are_refused():
     with pytest.raises(g.FormatError, match="larger than any frame"):
         g.decode_cvat_mask([0, 1, 0, 0, 10**6, 10**6])
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGB", "I;16", "I"])
+def test_image_to_masks_fast_path_equals_per_pixel(mode):
+    from PIL import Image
+    rnd = random.Random(mode)
+    for _ in range(15):
+        w, h = rnd.randint(1, 30), rnd.randint(1, 30)
+        if mode == "RGB":
+            img = Image.new("RGB", (w, h))
+            img.putdata([rnd.choice([(0, 0, 0), (128, 0, 0), (0, 128, 0), (1, 2, 3)]) for _ in range(w * h)])
+        elif mode in ("I;16", "I"):
+            img = Image.new("I", (w, h))
+            img.putdata([rnd.choice([0, 1001, 2002, 65535, 256, 1]) for _ in range(w * h)])
+            img = img.convert("I;16") if mode == "I;16" else img
+        else:
+            img = Image.new("L", (w, h))
+            img.putdata([rnd.choice([0, 1, 2, 255]) for _ in range(w * h)])
+            img = img.convert("P") if mode == "P" else img
+        assert g.image_to_masks(img) == g._image_to_masks_slow(img)
