@@ -191,3 +191,19 @@ def test_project_create_from_dataset(sdk, tmp_path, fmt, import_fmt):
     tasks = created.get_tasks()
     assert sum(t.size for t in tasks) == 5
     assert sum(len(t.get_annotations().shapes) for t in tasks) == 5
+
+
+def test_masks_kept_or_converted_as_the_format_says(sdk, annotated, tmp_path):
+    """conv_mask_to_poly applies to the formats CVAT converts (VOC, LabelMe, …), not to COCO."""
+    task, labels = annotated
+    mask = [0.0, 4.0, 2.0, 2.0, 8.0, 10.0, 11.0, 11.0]   # CVAT RLE: runs, then left, top, right, bottom
+    task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+        type="mask", label_id=labels["car"], frame=0, points=mask)]))
+    coco = tmp_path / "coco.zip"
+    task.export_dataset("COCO 1.0", coco, include_images=False)
+    task.import_annotations("COCO 1.0", coco)
+    assert [s.type.value for s in task.get_annotations().shapes] == ["mask"]
+    labelme = tmp_path / "labelme.zip"
+    task.export_dataset("LabelMe 3.0", labelme, include_images=False)
+    task.import_annotations("LabelMe 3.0", labelme)
+    assert {s.type.value for s in task.get_annotations().shapes} == {"polygon"}

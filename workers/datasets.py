@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from domain import annotations, exports, labels as label_ops, task_data, tasks
 from domain.errors import Invalid, NotFound
-from workers.formats import geometry, registry
+from workers.formats import registry
 from workers.formats.model import FormatError
 
 _EXT = {"image/jpeg": "jpg", "image/png": "png", "image/bmp": "bmp", "image/webp": "webp", "image/gif": "gif",
@@ -26,12 +26,15 @@ def _labels(store, task: dict) -> list[dict]:
 def _frames(layout, task: dict, lo: int, hi: int, offset: int = 0, subset: str | None = None) -> list[dict]:
     deleted = set(task_data.deleted_frames(layout, task["id"]))
     meta = task_data.frames_meta(layout, task)
+    data = task.get("data") or {}
+    start, step = data.get("start_frame", 0), data.get("step", 1)  # source frame numbers (video names)
     frames = []
     for number in range(lo, hi + 1):
         if number in deleted or number >= len(meta):
             continue
         m = meta[number]
-        frame = {"frame": number + offset, "name": m["name"], "width": m["width"], "height": m["height"]}
+        frame = {"frame": number + offset, "name": m["name"], "width": m["width"], "height": m["height"],
+                 "abs_frame": start + number * step}
         if subset is not None:
             frame["subset"] = subset
         frames.append(frame)
@@ -169,22 +172,6 @@ def export(store, layout, settings, operation: dict, report) -> str:
     return key
 
 
-def masks_to_polygons(payload: dict) -> dict:
-    """CVAT's conv_mask_to_poly: every mask shape becomes one polygon per region."""
-    def convert(shapes):
-        out = []
-        for shape in shapes:
-            if shape.get("type") != "mask":
-                out.append(shape)
-                continue
-            for polygon in geometry.mask_polygons(geometry.decode_cvat_mask(shape["points"])):
-                out.append(dict(shape, type="polygon", points=polygon))
-        return out
-    result = dict(payload, shapes=convert(payload.get("shapes", [])))
-    result["tracks"] = [dict(t, shapes=convert(t.get("shapes", []))) for t in payload.get("tracks", [])]
-    return result
-
-
 def import_annotations(store, layout, operation: dict, report) -> None:
     """Reads the uploaded file in the given format and replaces the task's (or
     job's) annotations with it: all or nothing."""
@@ -203,11 +190,10 @@ def import_annotations(store, layout, operation: dict, report) -> None:
         report(0.1, f"Reading {operation['format']}")
         try:
             payload = read(path, _labels(store, task), _frames(layout, task, lo, hi),
-                           video=data.get("media") == "video", frame_step=data.get("step", 1), stop=hi)
+                           video=data.get("media") == "video", frame_step=data.get("step", 1), stop=hi,
+                           conv_mask_to_poly=operation.get("conv_mask_to_poly", True))
         except FormatError as e:
             raise Invalid(str(e)) from None
-        if operation.get("conv_mask_to_poly", True):
-            payload = masks_to_polygons(payload)
         report(0.7, "Saving annotations")
         scope = annotations.job_scope(store, job["id"]) if job else annotations.task_scope(store, task["id"])
         if operation.get("import_mode") == "append":
@@ -313,11 +299,10 @@ def import_project_dataset(store, layout, settings, owner: dict, operation: dict
         labels = [label_ops.as_api(store, l)
                   for l in label_ops.owner_labels(store, project_id=project["id"], top_level_only=True)]
         try:
-            payload = read(root, labels, combined, video=False, frame_step=1, stop=offset - 1)
+            payload = read(root, labels, combined, video=False, frame_step=1, stop=offset - 1,
+                           conv_mask_to_poly=operation.get("conv_mask_to_poly", True))
         except FormatError as e:
             raise Invalid(str(e)) from None
-        if operation.get("conv_mask_to_poly", True):
-            payload = masks_to_polygons(payload)
         for task, part in zip(created, _split(payload, ranges)):
             annotations.put(annotations.task_scope(store, task["id"]), part)
     except BaseException:
