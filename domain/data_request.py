@@ -129,8 +129,19 @@ def parse(body: dict) -> dict:
             if sorting not in ("lexicographical", "predefined"):
                 errors["job_file_mapping"] = ["job_file_mapping can't be used with sorting other than predefined"]
     p["job_file_mapping"] = mapping or None
-    if body.get("validation_params") is not None:
-        errors["validation_params"] = ["Validation (ground truth) frames are not supported by this server."]
+    validation = body.get("validation_params")
+    if validation is not None:
+        if not isinstance(validation, dict) or validation.get("mode") not in ("gt", "gt_pool"):
+            errors["validation_params"] = {"mode": ['"mode" must be "gt" or "gt_pool".']}
+        elif validation["mode"] == "gt_pool":
+            errors["validation_params"] = {"mode": ["Honeypot pools (gt_pool) are not supported by this server."]}
+        elif validation.get("frame_selection_method", "random_uniform") not in (
+                "random_uniform", "random_per_job", "manual"):
+            errors["validation_params"] = {"frame_selection_method": ["Not a valid choice."]}
+        elif validation.get("frames") is not None and (not isinstance(validation["frames"], list) or not all(
+                isinstance(f, str) for f in validation["frames"])):
+            errors["validation_params"] = {"frames": ["Expected a list of file names."]}
+    p["validation_params"] = validation if isinstance(validation, dict) else None
     if p["remote_files"]:
         for url in p["remote_files"]:
             if not re.match(r"^https?://[^/\s]+", url):

@@ -286,3 +286,24 @@ def test_project_preview_and_tus_through_the_sdk(sdk, tmp_path):
     assert task.get_frame(2, quality="original").read() == paths[2].read_bytes()
     preview = Image.open(project.get_preview())
     assert preview.size == (40, 30) and index_of_color(preview.getpixel((5, 5))) == 0
+
+
+def test_ground_truth_job_from_validation_params(sdk, tmp_path):
+    paths = make_images(tmp_path, 8, size=(16, 16))
+    task = sdk.tasks.create_from_data(_spec("gt", segment_size=4), paths, data_params={
+        "validation_params": {"mode": "gt", "frame_selection_method": "random_uniform", "frame_count": 3,
+                              "random_seed": 7}})
+    jobs = task.get_jobs()
+    gt = [j for j in jobs if j.type == "ground_truth"]
+    assert len(gt) == 1 and gt[0].frame_count == 3
+    assert sorted((j.start_frame, j.stop_frame) for j in jobs if j.type == "annotation") == [(0, 3), (4, 7)]
+    task = sdk.tasks.create_from_data(_spec("gt manual"), paths, data_params={
+        "validation_params": {"mode": "gt", "frame_selection_method": "manual",
+                              "frames": ["img_006.png", "img_001.png"]}})
+    (gt,) = [j for j in task.get_jobs() if j.type == "ground_truth"]
+    layout = sdk.api_client.tasks_api.retrieve_validation_layout(task.id)[0]
+    assert layout.validation_frames == [1, 6] and gt.frame_count == 2
+    from cvat_sdk.core.exceptions import BackgroundRequestException
+    with pytest.raises(BackgroundRequestException, match="frame_count"):
+        sdk.tasks.create_from_data(_spec("gt bad"), paths, data_params={
+            "validation_params": {"mode": "gt", "frame_selection_method": "random_uniform", "frame_count": 99}})

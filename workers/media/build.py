@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 
 from domain import clock, jobs as job_ops, share
+from domain.errors import DomainError
 from domain.task_data import TaskFiles, read_json, write_json
 from workers.media import archives, chunks, images, precompress, video
 from workers.media.images import MediaError
@@ -430,7 +431,8 @@ def build(store, layout, settings, task_id: int, report, limits: Limits | None =
             storage="share" if params["server_files"] and not params["copy_data"] else "local",
             dimension="2d", id=task_id, chunks_updated_date=clock.now())
         report(0.96, "Creating jobs")
-        return _commit(store, files, summary, params)
+        names = [f["name"] for f in read_json(files.frames(files.build), [])]
+        return _commit(store, files, summary, params, names)
     except BaseException:
         shutil.rmtree(files.build, ignore_errors=True)
         raise
@@ -448,7 +450,30 @@ def _ranges(task: dict, summary: dict, params) -> tuple[int, int, list[tuple[int
     return job_ops.segments(summary["size"], task.get("segment_size") or 0, task.get("overlap"), summary["mode"])
 
 
-def _commit(store, files: TaskFiles, summary: dict, params) -> dict:
+def _ground_truth(task: dict, summary: dict, ranges, params, names: list[str]) -> list[int] | None:
+    """The task frames of the ground-truth job validation_params asks for
+    (chosen before anything is committed, so a bad request changes nothing)."""
+    validation = params.get("validation_params")
+    if not validation:
+        return None
+    choice = {k: v for k, v in validation.items() if k != "frames"}
+    if validation.get("frame_selection_method") == "manual":
+        index = {n: i for i, n in enumerate(names)}
+        unknown = [n for n in validation.get("frames") or [] if n not in index]
+        if unknown:
+            raise MediaError(f"Ground-truth frames not in the task: {', '.join(unknown[:5])}")
+        choice["frames"] = [index[n] for n in validation.get("frames") or []]
+    jobs = [{"start_frame": a, "stop_frame": b} for a, b in ranges]
+    try:
+        return job_ops.ground_truth_frames({**task, "data": summary}, jobs, choice)
+    except DomainError as e:
+        detail = e.detail
+        if isinstance(detail, dict):
+            detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in detail.items())
+        raise MediaError(f"Invalid validation_params: {detail}") from None
+
+
+def _commit(store, files: TaskFiles, summary: dict, params, names: list[str]) -> dict:
     with store.transaction():
         task = store.get("tasks", files.task_id)
         if task is None:
@@ -456,11 +481,15 @@ def _commit(store, files: TaskFiles, summary: dict, params) -> dict:
         if task.get("data"):
             raise MediaError("Adding more data is not supported")
         seg, ov, ranges = _ranges(task, summary, params)
+        gt_frames = _ground_truth(task, summary, ranges, params, names)
         shutil.rmtree(files.data, ignore_errors=True)
         os.replace(files.build, files.data)
         job_ops.create_jobs(store, files.task_id, ranges)
         task.update(data=summary, segment_size=seg, overlap=ov, updated_date=clock.now())
         store.replace("tasks", task)
+        if gt_frames is not None:
+            job_ops.create_ground_truth(store, files.task_id, {"frame_selection_method": "manual",
+                                                               "frames": gt_frames})
     # The uploads are no longer needed; deleting hundreds of files takes a
     # while, so they are moved aside now and deleted after the request is
     # reported finished (empty_trash).
