@@ -14,8 +14,6 @@ The last line is `ratio: X (target <= 2)`.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import statistics
 import subprocess
 import sys
@@ -74,23 +72,36 @@ def timed_export(session, url, task_id: int, exports_dir: Path) -> float:
     return elapsed
 
 
-def baseline(annotations: dict, frames: int, out: Path) -> float:
-    """The same COCO document built in memory, dumped with orjson, zipped."""
+def baseline(dataset: dict, out: Path) -> float:
+    """The same COCO document as the exporter writes (checked below), built in
+    memory from the same annotations, dumped with orjson and zipped."""
     start = time.perf_counter()
-    images = [{"id": i + 1, "width": W, "height": H, "file_name": f"images/frame_{i:06d}.jpg", "license": 0,
-               "flickr_url": "", "coco_url": "", "date_captured": 0} for i in range(frames)]
+    labels = [l["id"] for l in dataset["labels"]]
+    category = {label_id: i + 1 for i, label_id in enumerate(labels)}
+    image_of = {f["frame"]: i + 1 for i, f in enumerate(dataset["frames"])}
+    images = [{"id": i + 1, "width": f["width"], "height": f["height"], "file_name": f["name"], "license": 0,
+               "flickr_url": "", "coco_url": "", "date_captured": 0} for i, f in enumerate(dataset["frames"])]
     anns = []
-    for n, s in enumerate(annotations["shapes"], 1):
+    for s in dataset["annotations"]["shapes"]:
         x1, y1, x2, y2 = s["points"]
-        anns.append({"id": n, "image_id": s["frame"] + 1, "category_id": s["label_id"], "segmentation": [],
-                     "area": (x2 - x1) * (y2 - y1), "bbox": [x1, y1, x2 - x1, y2 - y1], "iscrowd": 0,
-                     "attributes": {"occluded": False, "rotation": 0.0}})
-    doc = {"licenses": [{"name": "", "id": 0, "url": ""}], "info": {}, "categories": [
-        {"id": 1, "name": "car", "supercategory": ""}, {"id": 2, "name": "person", "supercategory": ""}],
-        "images": images, "annotations": anns}
+        w, h = round(x2 - x1, 2), round(y2 - y1, 2)
+        anns.append({"id": len(anns) + 1, "image_id": image_of[s["frame"]], "category_id": category[s["label_id"]],
+                     "bbox": [x1, y1, w, h], "segmentation": [], "area": float(round(w * h, 2)), "iscrowd": 0,
+                     "attributes": {"occluded": s["occluded"], "rotation": 0.0}})
+    doc = {"licenses": [{"name": "", "id": 0, "url": ""}],
+           "info": {"contributor": "", "date_created": "", "description": "", "url": "", "version": "", "year": ""},
+           "categories": [{"id": category[l["id"]], "name": l["name"], "supercategory": ""}
+                          for l in dataset["labels"]],
+           "images": images, "annotations": anns}
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("annotations/instances_default.json", orjson.dumps(doc))
     return time.perf_counter() - start
+
+
+def same_json(a: Path, b: Path) -> bool:
+    member = "annotations/instances_default.json"
+    with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+        return orjson.loads(za.read(member)) == orjson.loads(zb.read(member))
 
 
 MEMORY_PROBE = """
@@ -127,9 +138,13 @@ def main():
         session.auth = ADMIN
         layout = Layout(stack.storage)
         task_id = make_task(session, stack.url, layout, args.frames, args.shapes_per_frame)
-        annotations = session.get(stack.url + f"/api/tasks/{task_id}/annotations/").json()
+        from workers.datasets import task_dataset
+        store = TinyDBStore(layout.db)
+        dataset = task_dataset(store, layout, store.peek("tasks", task_id))
         ours = [timed_export(session, stack.url, task_id, layout.exports) for _ in range(args.rounds)]
-        base = [baseline(annotations, args.frames, stack.tmp / "baseline.zip") for _ in range(args.rounds)]
+        base = [baseline(dataset, stack.tmp / "baseline.zip") for _ in range(args.rounds)]
+        (archive,) = layout.exports.glob("*.zip")
+        assert same_json(archive, stack.tmp / "baseline.zip"), "the baseline must build the same COCO JSON"
         ours_s, base_s = statistics.median(ours), statistics.median(base)
         print(f"COCO export of {args.frames} frames / {args.frames * args.shapes_per_frame} shapes: "
               f"request to archive {ours_s:.2f} s, in-memory baseline {base_s:.2f} s")
