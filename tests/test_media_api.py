@@ -333,3 +333,34 @@ def test_share_video_removed_later_gives_a_readable_error(admin_session, stack):
     path.unlink()
     r = admin_session.get(url, params={"type": "frame", "number": 2, "quality": "original"})
     assert r.status_code == 500 and "v.mp4" in r.json()["detail"]
+
+
+def test_upload_names_duplicates_and_share_links(admin_session, stack, tmp_path):
+    task_id = _task(admin_session, stack)
+    url = f"{stack.url}/api/tasks/{task_id}/data/"
+    assert admin_session.post(url, headers={"Upload-Start": ""}).status_code == 202
+    r = admin_session.post(url, headers={"Upload-Multiple": ""}, data={"image_quality": "70"},
+                           files={"client_files[0]": ("C:\\Users\\me\\b.png", _png(2)),
+                                  "client_files[1]": ("/home/me/a.png", _png(1))})
+    assert r.status_code == 200
+    dup = admin_session.post(url, headers={"Upload-Multiple": ""}, data={"image_quality": "70"},
+                             files={"client_files[0]": ("c.png", _png(3)), "client_files[1]": ("x/a.png", _png(4))})
+    assert dup.status_code == 409
+    finish = admin_session.post(url, headers={"Upload-Finish": ""},
+                                json={"image_quality": 70, "sorting_method": "predefined"})
+    assert _wait(admin_session, stack, finish.json()["rq_id"])["status"] == "finished"
+    frames = admin_session.get(f"{url}meta").json()["frames"]
+    assert [f["name"] for f in frames] == ["b.png", "a.png"]  # arrival order; the refused request left nothing
+    assert admin_session.get(url, params={"type": "frame", "number": 1, "quality": "original"}).content == _png(1)
+
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(_png(9))
+    (stack.share / "linked").mkdir()
+    (stack.share / "linked" / "ok.png").write_bytes(_png(5))
+    (stack.share / "linked" / "evil.png").symlink_to(outside)
+    task_id = _task(admin_session, stack)
+    r = admin_session.post(f"{stack.url}/api/tasks/{task_id}/data/",
+                           json={"image_quality": 70, "server_files": ["linked/"]})
+    assert _wait(admin_session, stack, r.json()["rq_id"])["status"] == "finished"
+    frames = admin_session.get(f"{stack.url}/api/tasks/{task_id}/data/meta").json()["frames"]
+    assert [f["name"] for f in frames] == ["linked/ok.png"]

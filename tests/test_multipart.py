@@ -33,3 +33,10 @@ def test_skipped_parts_and_malformed_bodies():
         list(multipart.StreamedForm(io.BytesIO(body[:-30]), ctype).files())
     with pytest.raises(BadRequest):
         multipart.StreamedForm(io.BytesIO(body), "application/json")
+
+
+def test_windows_paths_keep_their_backslashes():
+    body, ctype = urllib3.encode_multipart_formdata({"f": ("C:\\Users\\me\\b.png", b"1"),
+                                                     "g": ('say "hi".png', b"2")})
+    form = multipart.StreamedForm(io.BytesIO(body), ctype)
+    assert [name for _, name, _ in form.files()] == ["C:\\Users\\me\\b.png", 'say "hi".png']
