@@ -364,3 +364,22 @@ def test_upload_names_duplicates_and_share_links(admin_session, stack, tmp_path)
     assert _wait(admin_session, stack, r.json()["rq_id"])["status"] == "finished"
     frames = admin_session.get(f"{stack.url}/api/tasks/{task_id}/data/meta").json()["frames"]
     assert [f["name"] for f in frames] == ["linked/ok.png"]
+
+
+@pytest.fixture(scope="module")
+def bomb_png():
+    buf = io.BytesIO()
+    Image.new("1", (15000, 15000)).save(buf, format="PNG")  # 225 Mpx in 27 KB
+    return buf.getvalue()
+
+
+def test_decompression_bomb_and_missing_remote_fail_by_name(admin_session, stack, bomb_png):
+    task_id = _task(admin_session, stack)
+    r = _upload(admin_session, stack, task_id, {"ok.png": _png(), "bomb.png": bomb_png})
+    request = _wait(admin_session, stack, r.json()["rq_id"])
+    assert request["status"] == "failed" and "bomb.png is too large" in request["message"]
+    r = admin_session.post(f"{stack.url}/api/tasks/{task_id}/data/", json={
+        "image_quality": 70, "remote_files": [f"{stack.url}/api/static/nope.png"]})
+    request = _wait(admin_session, stack, r.json()["rq_id"])
+    assert request["status"] == "failed" and "nope.png" in request["message"]
+    assert "size" not in admin_session.get(f"{stack.url}/api/tasks/{task_id}").json()
