@@ -111,7 +111,6 @@ def task(doc: dict) -> dict:
             data_chunk_size=data["chunk_size"], data_compressed_chunk_type=data["compressed_chunk_type"],
             data_original_chunk_type=data["original_chunk_type"], mode=data["mode"],
             dimension=data.get("dimension", "2d"),
-            media_type="video" if data.get("media") == "video" else "image",
         )
     return out
 
@@ -133,7 +132,8 @@ def job(doc: dict) -> dict:
         "assignee": basic_user(doc.get("assignee_id")),
         "dimension": data.get("dimension", "2d"),
         "mode": data.get("mode", "annotation"),
-        "media_type": "video" if data.get("media") == "video" else "image",
+        # 2.80's enum is image | point_cloud | audio: video tasks are "image" too.
+        "media_type": "image",
         "bug_tracker": (task_doc.get("bug_tracker") or (project_doc or {}).get("bug_tracker")) or None,
         "status": status,
         "stage": doc["stage"],

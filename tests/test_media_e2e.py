@@ -90,7 +90,8 @@ def test_video_local(sdk, tmp_path):
     task = sdk.tasks.create_from_data(_spec("video"), [path], data_params={"chunk_size": 8})
     assert task.size == 20
     assert task.mode == "interpolation"
-    assert task.media_type == "video" and task.data_original_chunk_type == "video"
+    assert task.media_type == "image"  # 2.80's enum has no "video" (spec §3.2)
+    assert task.data_original_chunk_type == "video"
     assert task.overlap == 5
     meta = task.get_meta()
     assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 64, 48)]
@@ -307,3 +308,4 @@ def test_ground_truth_job_from_validation_params(sdk, tmp_path):
     with pytest.raises(BackgroundRequestException, match="frame_count"):
         sdk.tasks.create_from_data(_spec("gt bad"), paths, data_params={
             "validation_params": {"mode": "gt", "frame_selection_method": "random_uniform", "frame_count": 99}})
+
