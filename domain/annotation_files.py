@@ -37,6 +37,7 @@ from pathlib import Path
 
 import orjson
 from filelock import FileLock
+from storage.documents import write_atomic
 
 
 KINDS = ("tags", "shapes", "tracks")
@@ -304,7 +305,7 @@ class TaskFiles:
         """Replace everything with `body` (a LabeledData whose objects all carry ids)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         body = encode(body)
-        _write_parts_atomic(self.snapshot, [orjson.dumps(header) + b"\n", body])
+        write_atomic(self.snapshot, [orjson.dumps(header) + b"\n", body])
         for old in self.dir.glob("journal.*.jsonl"):   # all older: a new snapshot starts clean
             old.unlink(missing_ok=True)
         return body
@@ -312,31 +313,6 @@ class TaskFiles:
     def forget(self) -> None:
         with _cache_lock:
             _cache.pop(str(self.dir), None)
-
-
-def _write_parts_atomic(path: Path, parts: list[bytes]) -> None:
-    """storage.documents.write_atomic for several buffers (temp file, fsync, rename,
-    fsync of the directory) without joining them: a 25 MB body is not copied again."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        views = [memoryview(p) for p in parts if p]
-        while views:
-            written = os.writev(fd, views)
-            while views and written >= len(views[0]):
-                written -= len(views[0])
-                views.pop(0)
-            if views and written:
-                views[0] = views[0][written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _empty_body(version: int) -> bytes:

@@ -54,14 +54,22 @@ def _copy(doc):
     return orjson.loads(orjson.dumps(doc))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers and crashes see old or new, never half."""
+def write_atomic(path: Path, data) -> None:
+    """Replace `path` with `data` (bytes, or a list of buffers written one after
+    the other without joining them) so that readers and crashes see old or new,
+    never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        parts = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+        views = [memoryview(p) for p in parts if p]
+        while views:
+            written = os.writev(fd, views)
+            while views and written >= len(views[0]):
+                written -= len(views[0])
+                views.pop(0)
+            if views and written:
+                views[0] = views[0][written:]
         os.fsync(fd)
     finally:
         os.close(fd)

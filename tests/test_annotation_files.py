@@ -153,9 +153,10 @@ def test_killed_mid_write_leaves_a_whole_version(tmp_path):
 
 
 def test_parts_are_written_whole(tmp_path):
+    from storage.documents import write_atomic
     parts = [b"header\n", b"", b"x" * (3 << 20), b"tail"]
     target = tmp_path / "f.json"
-    files_mod._write_parts_atomic(target, parts)
+    write_atomic(target, parts)
     assert target.read_bytes() == b"".join(parts)
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
 
