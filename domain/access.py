@@ -50,57 +50,50 @@ def _org_rank(store, user, doc):
     return orgs.rank(orgs.role_of(store, user["id"], org_id))
 
 
-def can_see_project(store, user, project) -> bool:
+def _by_role(store, user, doc, enough: str):
+    """The verdict the user's standing decides alone: True for superusers and
+    organization roles of at least `enough`, False for non-members of the
+    object's organization, None when the personal rules must decide."""
     if user.get("is_superuser"):
         return True
-    org_rank = _org_rank(store, user, project)
-    if org_rank == 0:
+    rank = _org_rank(store, user, doc)
+    if rank == 0:
         return False
-    if org_rank is not None and org_rank >= orgs.rank("supervisor"):
+    if rank is not None and rank >= orgs.rank(enough):
         return True
-    if _is_owner_or_assignee(user, project):
-        return True
-    return user["id"] in _task_people_by_project(store).get(project["id"], ())
+    return None
+
+
+def _project_of(store, task):
+    return store.peek("projects", task["project_id"]) if task.get("project_id") is not None else None
+
+
+def can_see_project(store, user, project) -> bool:
+    verdict = _by_role(store, user, project, "supervisor")
+    if verdict is not None:
+        return verdict
+    return _is_owner_or_assignee(user, project) or user["id"] in _task_people_by_project(store).get(project["id"], ())
 
 
 def can_see_task(store, user, task) -> bool:
-    if user.get("is_superuser"):
-        return True
-    org_rank = _org_rank(store, user, task)
-    if org_rank == 0:
-        return False
-    if org_rank is not None and org_rank >= orgs.rank("supervisor"):
-        return True
-    if _is_owner_or_assignee(user, task):
-        return True
-    if task.get("project_id") is not None:
-        if _is_owner_or_assignee(user, store.peek("projects", task["project_id"])):
-            return True
-    return user["id"] in _job_assignees_by_task(store).get(task["id"], ())
+    verdict = _by_role(store, user, task, "supervisor")
+    if verdict is not None:
+        return verdict
+    return (_is_owner_or_assignee(user, task) or _is_owner_or_assignee(user, _project_of(store, task))
+            or user["id"] in _job_assignees_by_task(store).get(task["id"], ()))
 
 
 def can_change_task(store, user, task) -> bool:
     """Job assignees and supervisors may see a task but not change its definition."""
-    if user.get("is_superuser"):
-        return True
-    org_rank = _org_rank(store, user, task)
-    if org_rank == 0:
-        return False
-    if org_rank is not None and org_rank >= orgs.rank("maintainer"):
-        return True
-    if _is_owner_or_assignee(user, task):
-        return True
-    return task.get("project_id") is not None and _is_owner_or_assignee(
-        user, store.peek("projects", task["project_id"]))
+    verdict = _by_role(store, user, task, "maintainer")
+    if verdict is not None:
+        return verdict
+    return _is_owner_or_assignee(user, task) or _is_owner_or_assignee(user, _project_of(store, task))
 
 
 def can_change_project(store, user, project) -> bool:
-    if user.get("is_superuser"):
-        return True
-    org_rank = _org_rank(store, user, project)
-    if org_rank == 0:
-        return False
-    return (org_rank is not None and org_rank >= orgs.rank("maintainer")) or _is_owner_or_assignee(user, project)
+    verdict = _by_role(store, user, project, "maintainer")
+    return verdict if verdict is not None else _is_owner_or_assignee(user, project)
 
 
 def can_see_job(store, user, job) -> bool:
@@ -115,13 +108,9 @@ def can_see_job(store, user, job) -> bool:
 
 
 def can_delete(store, user, doc, kind: str) -> bool:
-    if user.get("is_superuser"):
-        return True
-    org_rank = _org_rank(store, user, doc)
-    if org_rank == 0:
-        return False
-    if org_rank is not None and org_rank >= orgs.rank("maintainer"):
-        return True
+    verdict = _by_role(store, user, doc, "maintainer")
+    if verdict is not None:
+        return verdict
     if doc.get("owner_id") == user["id"]:
         return True
     if kind == "tasks" and doc.get("project_id") is not None:
