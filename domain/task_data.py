@@ -395,6 +395,9 @@ def meta(layout, task: dict, job: dict | None = None) -> dict:
                    deleted_frames=[f for f in deleted if first <= f <= last])
         if data["media"] != "video":
             out["frames"] = frames[first:last + 1]
+        if job.get("type") == "ground_truth":
+            # A ground-truth job spans the task but holds only its chosen frames (source numbers).
+            out["included_frames"] = [data["start_frame"] + f * step for f in job.get("frames", [])]
     return out
 
 

@@ -40,6 +40,7 @@ def test_ground_truth_job_lifecycle(sdk, task):
     layout = sdk.api_client.tasks_api.retrieve_validation_layout(task.id)[0]
     frames = layout.validation_frames
     assert layout.mode.value == "gt" and len(frames) == 3 and frames == sorted(frames)
+    assert sdk.jobs.retrieve(job.id).get_meta().included_frames == frames
     with pytest.raises(exceptions.ApiException) as second:
         _gt(sdk, task.id, frame_selection_method="manual", frames=[0])
     assert second.value.status == 400
