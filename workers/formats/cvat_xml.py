@@ -98,6 +98,21 @@ _TASK_FIELDS = ["id", "name", "size", "mode", "overlap", "bugtracker", "created"
                 "start_frame", "stop_frame", "frame_filter"]
 
 
+def _write_segments_and_people(w: _Writer, depth: int, doc: dict) -> None:
+    """<segments> (when there are any), <owner> and <assignee> of a task or job block."""
+    segments = doc.get("segments") or []
+    if segments:
+        w.open(depth, "segments")
+        for seg in segments:
+            w.open(depth + 1, "segment")
+            for key in ("id", "start", "stop", "url"):
+                w.leaf(depth + 2, key, seg.get(key, ""))
+            w.close(depth + 1, "segment")
+        w.close(depth, "segments")
+    _write_user(w, depth, "owner", doc.get("owner"))
+    _write_user(w, depth, "assignee", doc.get("assignee"))
+
+
 def _write_project_meta(w: _Writer, meta: dict, labels: Labels) -> None:
     """<project>: id, name, bugtracker, created, updated, <tasks> (task blocks without labels),
     subsets (newline-joined), owner, assignee, labels."""
@@ -109,17 +124,7 @@ def _write_project_meta(w: _Writer, meta: dict, labels: Labels) -> None:
         w.open(4, "task")
         for key in _TASK_FIELDS:
             w.leaf(5, key, task.get(key, "") if task.get(key) is not None else "")
-        segments = task.get("segments") or []
-        if segments:
-            w.open(5, "segments")
-            for seg in segments:
-                w.open(6, "segment")
-                for key in ("id", "start", "stop", "url"):
-                    w.leaf(7, key, seg.get(key, ""))
-                w.close(6, "segment")
-            w.close(5, "segments")
-        _write_user(w, 5, "owner", task.get("owner"))
-        _write_user(w, 5, "assignee", task.get("assignee"))
+        _write_segments_and_people(w, 5, task)
         w.close(4, "task")
     w.close(3, "tasks")
     w.leaf(3, "subsets", "\n".join(meta.get("subsets") or []))
@@ -144,8 +149,7 @@ def _write_meta(w: _Writer, dataset: dict, labels: Labels) -> None:
         w.close(1, "meta")
         return
     w.open(2, kind)
-    fields = ["id", "name", "size", "mode", "overlap", "bugtracker", "created", "updated",
-              "subset", "start_frame", "stop_frame", "frame_filter"]
+    fields = list(_TASK_FIELDS)
     if kind == "job":
         fields.remove("name")
     defaults = {"size": len(frames), "mode": "interpolation" if dataset.get("video") else "annotation",
@@ -155,17 +159,7 @@ def _write_meta(w: _Writer, dataset: dict, labels: Labels) -> None:
     for key in fields:
         value = meta.get(key, defaults.get(key, ""))
         w.leaf(3, key, "" if value is None else value)
-    segments = meta.get("segments") or []
-    if segments:
-        w.open(3, "segments")
-        for seg in segments:
-            w.open(4, "segment")
-            for key in ("id", "start", "stop", "url"):
-                w.leaf(5, key, seg.get(key, ""))
-            w.close(4, "segment")
-        w.close(3, "segments")
-    _write_user(w, 3, "owner", meta.get("owner"))
-    _write_user(w, 3, "assignee", meta.get("assignee"))
+    _write_segments_and_people(w, 3, meta)
     _write_labels(w, 3, labels)
     size = meta.get("original_size")
     if size and kind == "task":
