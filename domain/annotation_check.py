@@ -549,25 +549,8 @@ def _fast_shape(obj, rules: Rules, ids: str):
             if rule is None or type(spec_id) is not int or type(value) is not str or spec_id == previous:
                 return None
             previous = spec_id
-            kind, data = rule
-            if kind == "select" or kind == "radio":
-                if value not in data:
-                    return None
-            elif kind == "text":
-                if len(value) > MAX_VALUE_LENGTH:
-                    return None
-            else:
-                key = (spec_id, value)
-                ok = memo.get(key)
-                if ok is None:
-                    try:
-                        ok = _check_value(rule, value)
-                    except ValueError:
-                        return None
-                    if len(memo) < 100_000:
-                        memo[key] = ok
-                if ok != value:
-                    return None   # the careful path builds the normalized copy
+            if not _value_fits(rule, spec_id, value, memo):
+                return None   # the careful path builds the normalized copy or the error
         if len(attributes) > 2 and len({a["spec_id"] for a in attributes}) != len(attributes):
             return None
     elif attributes is None:
@@ -710,25 +693,8 @@ def decode_put(raw: bytes, rules: Rules) -> dict | None:
                 if rule is None or spec_id == previous:
                     return None
                 previous = spec_id
-                kind, data = rule
-                if kind == "select" or kind == "radio":
-                    if value not in data:
-                        return None
-                elif kind == "text":
-                    if len(value) > MAX_VALUE_LENGTH:
-                        return None
-                else:
-                    key = (spec_id, value)
-                    ok = memo.get(key)
-                    if ok is None:
-                        try:
-                            ok = _check_value(rule, value)
-                        except ValueError:
-                            return None
-                        if len(memo) < 100_000:
-                            memo[key] = ok
-                    if ok != value:
-                        return None
+                if not _value_fits(rule, spec_id, value, memo):
+                    return None
             if len(attributes) > 2 and len({a.spec_id for a in attributes}) != len(attributes):
                 return None
     errors: dict = {}
@@ -737,3 +703,23 @@ def decode_put(raw: bytes, rules: Rules) -> dict | None:
     if errors:
         return None
     return {"tags": tags, "shapes": body.shapes, "tracks": tracks}
+
+
+def _value_fits(rule, spec_id, value: str, memo: dict) -> bool:
+    """The fast paths' attribute check: True when `value` is valid and already in
+    normal form (number and checkbox checks are memoised per spec and value)."""
+    kind, data = rule
+    if kind == "select" or kind == "radio":
+        return value in data
+    if kind == "text":
+        return len(value) <= MAX_VALUE_LENGTH
+    key = (spec_id, value)
+    ok = memo.get(key)
+    if ok is None:
+        try:
+            ok = _check_value(rule, value)
+        except ValueError:
+            return False
+        if len(memo) < 100_000:
+            memo[key] = ok
+    return ok == value
