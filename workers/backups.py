@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import orjson
 
-from domain import annotations, jobs as job_ops, labels as label_ops, projects, task_data, tasks
+from domain import annotations, exports, jobs as job_ops, labels as label_ops, projects, task_data, tasks
 from domain.errors import Invalid, NotFound
 from domain.task_data import TaskFiles, write_json
 from workers import safe_archive
@@ -407,3 +407,35 @@ def restore_project_archive(store, layout, settings, owner: dict, archive: Path,
     finally:
         shutil.rmtree(folder.parent, ignore_errors=True)
 
+
+
+# -- what the backup requests run ------------------------------------------------------------
+def export(store, layout, settings, operation: dict, report) -> str:
+    """Builds (or finds) the backup archive the request asks for; returns its key."""
+    archives = exports.Archives(layout, settings.export_ttl)
+    key = operation["key"]
+    if archives.fresh(key):
+        return key
+    tmp = archives.writing(key)
+    try:
+        report(0.1, "Writing the backup")
+        if operation["target"] == "project":
+            export_project(store, layout, operation["project_id"], tmp)
+        else:
+            export_task(store, layout, operation["task_id"], tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    archives.commit(tmp, key)
+    return key
+
+
+def restore(store, layout, settings, owner: dict, operation: dict, report) -> int:
+    """Restores the uploaded backup; returns the new task or project id. The
+    upload is dropped whatever happens."""
+    archive = Path(operation["file"])
+    restore_archive = restore_project_archive if operation["target"] == "project" else restore_task_archive
+    try:
+        return restore_archive(store, layout, settings, owner, archive, report, org_id=operation.get("org_id"))
+    finally:
+        exports.drop_upload(archive)

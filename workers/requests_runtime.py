@@ -73,3 +73,17 @@ def _cleanup(on_failure):
             on_failure()
         except Exception:
             log.exception("cleanup after a failed request failed")
+
+
+def run_stored_request(store, settings, request_id: int, work, finish_fields=None, **kwargs):
+    """run_request for a request whose operation document says what to do:
+    `work(doc, report)`, `finish_fields(doc, result)`; a request that no longer
+    exists is skipped."""
+    doc = rq.get(store, request_id)
+    if doc is None:
+        log.info("request %s no longer exists: skipped", request_id)
+        return None
+    return run_request(store, request_id, lambda report: work(doc, report),
+                       lease_seconds=settings.request_lease_seconds,
+                       finish_fields=(lambda result: finish_fields(doc, result)) if finish_fields else None,
+                       **kwargs)
