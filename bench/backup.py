@@ -80,7 +80,12 @@ def main():
         end = time.perf_counter()
         assert restored.size == args.images
         print(f"backup {middle - start:.2f} s + restore {end - middle:.2f} s = {end - start:.2f} s; "
-              f"zip + unzip of the same files {base:.2f} s")
+              f"zip + unzip of the same files {base:.2f} s ({archive.stat().st_size / 2**20:.0f} MiB archive)")
+        for request in sdk.api_client.requests_api.list()[0].results:
+            if request.operation.type in ("export:backup", "import:backup"):
+                waited = (request.started_date - request.created_date).total_seconds()
+                worked = (request.finished_date - request.started_date).total_seconds()
+                print(f"  {request.operation.type}: queued {waited:.2f} s, worker {worked:.2f} s")
         print(f"ratio: {(end - start) / base:.2f} (target <= {TARGET:g})")
 
 
