@@ -63,23 +63,51 @@ class _Budget:
                 out.write(block)
 
 
+def _checked_members(zf: zipfile.ZipFile, budget: _Budget):
+    """(info, safe relative path) of every regular file member; refuses the
+    whole archive on the first member that could escape or is a link."""
+    infos = zf.infolist()
+    if len(infos) > budget.max_members:
+        raise ArchiveError(f"{budget.label}: more than {budget.max_members} members")
+    members = []
+    for info in infos:
+        budget.member()
+        rel = safe_member_path(info.filename, budget.label)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ArchiveError(f"{budget.label}: member '{info.filename}' is a symbolic link")
+        if not info.is_dir() and rel.parts:
+            members.append((info, rel))
+    return members
+
+
+def open_zip(archive: str | Path, *, label: str | None = None, max_members: int = DEFAULT_MAX_MEMBERS,
+             max_bytes: int = DEFAULT_MAX_BYTES) -> zipfile.ZipFile:
+    """An untrusted ZIP to read in place: every member is checked as extract()
+    checks it, and the declared sizes must stay within max_bytes (zipfile never
+    returns more than a member declares, and checks its CRC at the end)."""
+    archive = Path(archive)
+    label = label or f"Archive {archive.name}"
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ArchiveError(f"{label}: not a ZIP archive, or a damaged one ({e})") from None
+    try:
+        members = _checked_members(zf, _Budget(label, max_members, max_bytes))
+        if sum(info.file_size for info, _ in members) > max_bytes:
+            raise ArchiveError(f"{label}: unpacks to more than {max_bytes} bytes")
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
 def _extract_zip(archive: Path, dest: Path, budget: _Budget, names: list[str]) -> None:
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
         raise ArchiveError(f"{budget.label}: not a readable ZIP archive ({e})") from None
     with zf:
-        infos = zf.infolist()
-        if len(infos) > budget.max_members:
-            raise ArchiveError(f"{budget.label}: more than {budget.max_members} members")
-        for info in infos:
-            budget.member()
-            rel = safe_member_path(info.filename, budget.label)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise ArchiveError(f"{budget.label}: member '{info.filename}' is a symbolic link")
-            if info.is_dir() or not rel.parts:
-                continue
+        for info, rel in _checked_members(zf, budget):
             try:
                 with zf.open(info) as source:
                     budget.copy(source, dest.joinpath(*rel.parts))

@@ -218,6 +218,12 @@ def split_related(sources: list[Source]) -> tuple[list[Source], dict[str, list[S
     return frames, related
 
 
+def frame_meta(name: str, width: int, height: int, related_files: int = 0) -> dict:
+    """One entry of frames.json."""
+    return {"name": name, "width": width, "height": height, "related_files": related_files,
+            "has_related_context": bool(related_files)}
+
+
 def related_key(frame_name: str) -> str:
     directory, _, base = frame_name.rpartition("/")
     return "/".join(filter(None, [directory, RELATED_DIR, base.replace(".", "_")]))
@@ -272,15 +278,18 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
                 context = related.get(related_key(s.name), [])
                 if context:
                     _write_context(files, base, first + i, s.name, context, quality)
-                frames_meta.append({"name": s.name, "width": f.width, "height": f.height,
-                                    "related_files": len(context), "has_related_context": bool(context)})
+                frames_meta.append(frame_meta(s.name, f.width, f.height, len(context)))
             if preview is None:
                 preview = images.preview(done[0].compressed)
             progress((first + len(part)) / len(sources), f"Processed {first + len(part)} of {len(sources)} images")
     write_json(files.frames(base), frames_meta)
     (files.preview(base)).write_bytes(preview)
+    return images_summary(chunk_size, len(sources))
+
+
+def images_summary(chunk_size: int, size: int) -> dict:
     return {"chunk_size": chunk_size, "compressed_chunk_type": "imageset", "original_chunk_type": "imageset",
-            "mode": "annotation", "media": "images", "size": len(sources)}
+            "mode": "annotation", "media": "images", "size": size}
 
 
 def video_parts(wanted: int) -> int:
@@ -358,8 +367,7 @@ def _build_video(src: Source, params, files: TaskFiles, limits: Limits, progress
     from PIL import Image
     with Image.open(io.BytesIO(first_frame)) as im:
         width, height = im.size
-    write_json(files.frames(base), [{"name": src.name, "width": width, "height": height, "related_files": 0,
-                                     "has_related_context": False}])
+    write_json(files.frames(base), [frame_meta(src.name, width, height)])
     files.preview(base).write_bytes(images.preview(first_frame))
     # Compressed frames are always served from the JPEG zips written here; with
     # use_zip_chunks off the compressed *chunks* are mp4, encoded on first request.
@@ -411,33 +419,43 @@ def build(store, layout, settings, task_id: int, report, limits: Limits | None =
             else:  # a share file used in place
                 video_path = videos[0].path
             summary["video_path"] = str(video_path)
-            total = summary["size"]
         else:
-            ordered = _order(pictures, params, manifests[0].path if manifests else None, params["client_files"])
-            total = len(ordered)
-            stop = params["stop_frame"] if params["stop_frame"] is not None else total - 1
-            selected = ordered[params["start_frame"]:stop + 1:params["step"]]
-            if not selected:
-                raise MediaError("No media data found in the requested frame range")
+            selected = select_images(pictures, params, manifests[0].path if manifests else None)
             summary = _build_images(selected, params, files, limits, progress, related)
-            total = len(ordered)
-        size = summary["size"]
-        summary.update(
-            image_quality=params["image_quality"], start_frame=params["start_frame"],
-            stop_frame=params["start_frame"] + (size - 1) * params["step"], step=params["step"],
-            frame_filter=params["frame_filter"], sorting_method=params["sorting_method"],
-            use_zip_chunks=params["use_zip_chunks"], use_cache=params["use_cache"],
-            copy_data=params["copy_data"], storage_method=params["storage_method"],
-            storage="share" if params["server_files"] and not params["copy_data"] else "local",
-            dimension="2d", id=task_id, chunks_updated_date=clock.now())
-        report(0.96, "Creating jobs")
-        names = [f["name"] for f in read_json(files.frames(files.build), [])]
-        return _commit(store, files, summary, params, names)
+        return commit_build(store, files, params, summary, report)
     except BaseException:
         shutil.rmtree(files.build, ignore_errors=True)
         raise
     finally:
         files.pending.unlink(missing_ok=True)
+
+
+def select_images(pictures: list[Source], params, manifest: Path | None) -> list[Source]:
+    """The task's frames: the images sorted as the request says, then start/stop/step."""
+    ordered = _order(pictures, params, manifest, params["client_files"])
+    stop = params["stop_frame"] if params["stop_frame"] is not None else len(ordered) - 1
+    selected = ordered[params["start_frame"]:stop + 1:params["step"]]
+    if not selected:
+        raise MediaError("No media data found in the requested frame range")
+    return selected
+
+
+def commit_build(store, files: TaskFiles, params, summary: dict, report) -> dict:
+    """Completes the summary of what `build/` holds (chunks, frames.json,
+    preview) and commits it with the task's jobs. Also the last step of a
+    restore that adopts the chunks a backup carries."""
+    size = summary["size"]
+    summary.update(
+        image_quality=params["image_quality"], start_frame=params["start_frame"],
+        stop_frame=params["start_frame"] + (size - 1) * params["step"], step=params["step"],
+        frame_filter=params["frame_filter"], sorting_method=params["sorting_method"],
+        use_zip_chunks=params["use_zip_chunks"], use_cache=params["use_cache"],
+        copy_data=params["copy_data"], storage_method=params["storage_method"],
+        storage="share" if params["server_files"] and not params["copy_data"] else "local",
+        dimension="2d", id=files.task_id, chunks_updated_date=clock.now())
+    report(0.96, "Creating jobs")
+    names = [f["name"] for f in read_json(files.frames(files.build), [])]
+    return _commit(store, files, summary, params, names)
 
 
 def _ranges(task: dict, summary: dict, params) -> tuple[int, int, list[tuple[int, int]]]:

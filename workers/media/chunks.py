@@ -8,6 +8,9 @@ import zipfile
 from pathlib import Path
 
 
+_BLOCK = 1 << 20
+
+
 def member_name(index: int, ext: str) -> str:
     return f"{index:06d}.{ext}"
 
@@ -27,3 +30,19 @@ def read_member(path: Path, index: int) -> tuple[bytes, str]:
     with zipfile.ZipFile(path) as zf:
         info = zf.infolist()[index]
         return zf.read(info), info.filename.rsplit(".", 1)[-1]
+
+
+def add_member(zf: zipfile.ZipFile, name: str, source, size: int) -> None:
+    """Stream the binary file `source` of `size` bytes into `zf` as a stored
+    member through one reused buffer: reading whole files of a task's worth of
+    media into fresh buffers costs several times the copy itself."""
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = size  # lets zipfile decide on zip64 before it writes the header
+    buffer = memoryview(bytearray(_BLOCK))
+    with zf.open(info, "w") as out:
+        while True:
+            count = source.readinto(buffer)
+            if not count:
+                break
+            out.write(buffer[:count])

@@ -82,11 +82,11 @@ def process(path: Path, label: str, quality: int, optimize: bool = False, keep_o
     frame's bytes (only when re-encoded, or when keep_original: else b"")."""
     image = _open(path, label)
     try:
-        turned = orientation(image) not in (0, 1)
-        upright = ImageOps.exif_transpose(image) if turned else image
+        turn = orientation(image)
+        upright = ImageOps.exif_transpose(image) if turn not in (0, 1) else image
         compressed = encode_jpeg(upright, quality, optimize)
         ext = Path(label).suffix.lower().lstrip(".") or path.suffix.lower().lstrip(".") or "bin"
-        if turned or image.format == "TIFF":
+        if reencoded(image.format, turn):
             buf = io.BytesIO()
             keep = upright if upright.mode in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16") else _to_rgb(upright)
             keep.save(buf, format="PNG")
@@ -102,20 +102,30 @@ def process(path: Path, label: str, quality: int, optimize: bool = False, keep_o
         image.close()
 
 
-def size(path: Path, label: str) -> tuple[int, int]:
-    """Width, height after EXIF orientation (header only, no full decode)."""
+def header(source, label: str) -> tuple[str, int, int, int]:
+    """Format, stored width and height, and EXIF orientation of a path or a
+    binary file, from its header alone (no pixels decoded; the bomb guard holds)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
-                w, h = image.size
-                if orientation(image) in (5, 6, 7, 8):
-                    w, h = h, w
-                return w, h
+            with Image.open(source) as image:
+                return image.format, image.width, image.height, orientation(image)
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
             raise MediaError(f"Image {label} is too large: {e}") from None
         except (OSError, SyntaxError, ValueError) as e:
             raise MediaError(f"Can't read image {label}: {e}") from None
+
+
+def reencoded(image_format: str, turn: int) -> bool:
+    """Whether the original-quality frame is a PNG re-encoding instead of the
+    file itself: EXIF-rotated or TIFF images, as CVAT does."""
+    return turn not in (0, 1) or image_format == "TIFF"
+
+
+def size(path: Path, label: str) -> tuple[int, int]:
+    """Width, height after EXIF orientation (header only, no full decode)."""
+    _, w, h, turn = header(path, label)
+    return (h, w) if turn in (5, 6, 7, 8) else (w, h)
 
 
 def preview(jpeg_or_path, max_side: int = 256) -> bytes:
