@@ -231,3 +231,101 @@ def test_bad_backups_fail_and_leave_nothing(sdk, stack, admin_session, tmp_path,
     assert not (stack.tmp / "evil.txt").exists() and not (stack.storage / "evil.txt").exists()
     failed = admin_session.get(f"{stack.url}/api/requests?action=import&status=failed").json()["results"][0]
     assert failed["message"] and "Traceback" not in failed["message"]
+
+
+# -- the compressed chunks a backup carries (chunks/, ignored by CVAT) ------------------------
+def _jpeg_chunk(count: int, size=(40, 30), color=(255, 0, 0)) -> bytes:
+    """A compressed chunk as the build lays it out, every frame one solid colour."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i in range(count):
+            jpeg = io.BytesIO()
+            Image.new("RGB", size, color).save(jpeg, format="JPEG", quality=95)
+            z.writestr(f"{i:06d}.jpeg", jpeg.getvalue())
+    return buf.getvalue()
+
+
+def _rewritten(archive: Path, out: Path, replace: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, replace.get(info.filename, src.read(info)))
+    return out
+
+
+def _compressed_frame0(task) -> tuple[int, int, int]:
+    return Image.open(io.BytesIO(task.get_frame(0, quality="compressed").read())).convert("RGB").getpixel((20, 15))
+
+
+def _is_red(pixel) -> bool:
+    return pixel[0] > 200 and pixel[1] < 60 and pixel[2] < 60
+
+
+def test_backup_carries_its_compressed_chunks_and_restore_adopts_them(sdk, rich_task, tmp_path):
+    archive = tmp_path / "backup.zip"
+    rich_task.download_backup(archive)
+    with zipfile.ZipFile(archive) as z:
+        index = json.loads(z.read("chunks/index.json"))
+        shipped = z.read("chunks/compressed/0.zip")
+    assert [f["name"] for f in index["frames"]] == [f"img_{i}.png" for i in range(5)]
+    assert (index["image_quality"], index["chunk_size"]) == (70, 72)
+    served = io.BytesIO()
+    rich_task.download_chunk(0, served, quality="compressed")
+    assert shipped == served.getvalue()
+
+    # A shipped chunk that fits is used as it is: the restored task serves its frames.
+    restored = sdk.tasks.create_from_backup(_rewritten(archive, tmp_path / "red.zip",
+                                                       {"chunks/compressed/0.zip": _jpeg_chunk(5)}))
+    assert _is_red(_compressed_frame0(restored))
+    for frame in range(5):
+        got = Image.open(io.BytesIO(restored.get_frame(frame, quality="original").read()))
+        assert got.convert("RGB").tobytes() == Image.open(io.BytesIO(_png(frame))).convert("RGB").tobytes()
+    assert [f.name for f in restored.get_meta().frames] == [f"img_{i}.png" for i in range(5)]
+    assert (restored.size, restored.get_meta().chunk_size, restored.get_meta().image_quality) == (5, 72, 70)
+
+
+@pytest.mark.parametrize("case", ["frame_size", "member_count", "quality", "other_file", "bad_index"])
+def test_restore_builds_when_the_shipped_chunks_do_not_fit(sdk, rich_task, tmp_path, case):
+    """Chunks that are not exactly what the build would make are ignored: the
+    frames are encoded from data/ (so the solid red never shows)."""
+    archive = tmp_path / "backup.zip"
+    rich_task.download_backup(archive)
+    with zipfile.ZipFile(archive) as z:
+        meta = json.loads(z.read("task.json"))
+    replace = {"chunks/compressed/0.zip": _jpeg_chunk(5)}
+    if case == "frame_size":
+        replace["chunks/compressed/0.zip"] = _jpeg_chunk(5, size=(41, 30))
+    elif case == "member_count":
+        replace["chunks/compressed/0.zip"] = _jpeg_chunk(4)
+    elif case == "quality":
+        meta["data"]["image_quality"] = 50
+        replace["task.json"] = json.dumps(meta).encode()
+    elif case == "other_file":
+        replace["data/img_0.png"] = _png(9)
+    elif case == "bad_index":
+        replace["chunks/index.json"] = b'{"version": 1, "frames": "no"}'
+    restored = sdk.tasks.create_from_backup(_rewritten(archive, tmp_path / f"{case}.zip", replace))
+    assert restored.size == 5
+    assert not _is_red(_compressed_frame0(restored))
+    expected = (9 if case == "other_file" else 0)
+    got = Image.open(io.BytesIO(restored.get_frame(0, quality="original").read())).convert("RGB")
+    assert got.tobytes() == Image.open(io.BytesIO(_png(expected))).convert("RGB").tobytes()
+    assert restored.get_meta().image_quality == (50 if case == "quality" else 70)
+
+
+def test_restore_of_a_damaged_member_fails_and_leaves_nothing(sdk, stack, admin_session, rich_task, tmp_path):
+    """A data/ member whose bytes no longer match its CRC: the request fails
+    naming the damage, no task is left."""
+    archive = tmp_path / "backup.zip"
+    rich_task.download_backup(archive)
+    raw = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as z:
+        info = z.getinfo("data/img_2.png")
+    body = raw.index(_png(2), info.header_offset)
+    raw[body + len(_png(2)) // 2] ^= 0xFF
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(raw))
+    before = admin_session.get(f"{stack.url}/api/tasks?page_size=all").json()["count"]
+    with pytest.raises(BackgroundRequestException) as failure:
+        sdk.tasks.create_from_backup(damaged)
+    assert "damaged" in str(failure.value).lower() or "crc" in str(failure.value).lower()
+    assert admin_session.get(f"{stack.url}/api/tasks?page_size=all").json()["count"] == before

@@ -10,18 +10,15 @@ what was created, so a bad archive leaves nothing behind.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import orjson
 
 from domain import annotations, exports, jobs as job_ops, labels as label_ops, projects, task_data, tasks
 from domain.errors import Invalid, NotFound
 from domain.task_data import TaskFiles, write_json
-from workers import safe_archive
+from workers import backup_media, safe_archive
 from workers.media import build
 
 VERSION = "1.0"
@@ -135,22 +132,6 @@ class _LabelNames:
 
 
 # -- export -----------------------------------------------------------------------------------
-def _manifest(frames: list[dict], data: dict, video_path: Path | None) -> bytes:
-    lines = [{"version": "1.1"}]
-    if video_path is not None:
-        lines.append({"type": "video"})
-        lines.append({"properties": {"name": video_path.name, "resolution": [frames[0]["width"], frames[0]["height"]],
-                                     "length": data["size"]}})
-        lines.append({"number": 0, "pts": 0})
-    else:
-        lines.append({"type": "images"})
-        for f in frames:
-            stem, ext = os.path.splitext(f["name"])
-            lines.append({"name": stem, "extension": ext, "width": f["width"], "height": f["height"],
-                          "meta": {"related_images": []}})
-    return b"\n".join(orjson.dumps(line) for line in lines) + b"\n"
-
-
 def _job_status(job: dict) -> str:
     return tasks.job_status(job)
 
@@ -189,13 +170,7 @@ def write_task(store, layout, task: dict, zf: zipfile.ZipFile, prefix: str = "")
         per_job.append({"version": 0, **{kind: [names.to_names(o) for o in view[kind]]
                                          for kind in ("tags", "shapes", "tracks")}})
     zf.writestr(prefix + "annotations.json", orjson.dumps(per_job))
-    if video_path is not None:
-        zf.write(video_path, prefix + "data/" + video_path.name)
-    else:
-        for number, frame in enumerate(frames):
-            body, _ = task_data.frame_bytes(layout, task, number, "original")
-            zf.writestr(prefix + "data/" + frame["name"], body)
-    zf.writestr(prefix + "data/manifest.jsonl", _manifest(frames, data, video_path))
+    backup_media.write(zf, prefix, layout, task, frames)
 
 
 def export_task(store, layout, task_id: int, path: Path) -> None:
@@ -222,30 +197,53 @@ def export_project(store, layout, project_id: int, path: Path) -> None:
 
 
 # -- restore ---------------------------------------------------------------------------------
-def _read_json(path: Path, what: str):
-    try:
-        return orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise BackupError(f"The backup has no {what}") from None
-    except orjson.JSONDecodeError:
-        raise BackupError(f"{what} in the backup is not valid JSON") from None
+class _Folder:
+    """One task's members in an opened backup ('' or 'task_<k>/'), by their
+    safe relative paths. Nothing is unpacked: members are read in place."""
+
+    def __init__(self, zf: zipfile.ZipFile, prefix: str = ""):
+        self.zf = zf
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        for info in zf.infolist():
+            rel = str(safe_archive.safe_member_path(info.filename))
+            if info.is_dir() or not rel.startswith(prefix):
+                continue
+            if rel[len(prefix):] in self.members:
+                raise BackupError(f"The backup holds {rel} twice")
+            self.members[rel[len(prefix):]] = info
+
+    def info(self, rel: str) -> zipfile.ZipInfo | None:
+        return self.members.get(rel)
+
+    def read(self, rel: str) -> bytes:
+        return self.zf.read(self.members[rel])
+
+    def open(self, rel: str):
+        return self.zf.open(self.members[rel])
+
+    def json(self, rel: str):
+        if rel not in self.members:
+            raise BackupError(f"The backup has no {rel}")
+        try:
+            return orjson.loads(self.read(rel))
+        except orjson.JSONDecodeError:
+            raise BackupError(f"{rel} in the backup is not valid JSON") from None
+        except zipfile.BadZipFile as e:
+            raise BackupError(f"{rel} in the backup is damaged ({e})") from None
 
 
-def _data_files(folder: Path) -> tuple[list[str], Path | None]:
-    """Media names under data/ (relative, in manifest order when there is one) and the manifest."""
-    if not folder.is_dir():
-        raise BackupError("The backup has no data/ folder")
-    manifest = folder / "manifest.jsonl"
-    files = sorted(str(PurePosixPath(p.relative_to(folder).as_posix())) for p in folder.rglob("*")
-                   if p.is_file() and p.name not in ("manifest.jsonl", "index.json"))
+def _data_files(folder: _Folder) -> tuple[list[str], bytes | None]:
+    """Media names under data/ (relative, sorted) and the manifest's bytes."""
+    files = sorted(rel[5:] for rel in folder.members
+                   if rel.startswith("data/") and rel[5:] not in ("manifest.jsonl", "index.json"))
     if not files:
-        raise BackupError("The backup's data/ folder holds no media")
-    return files, manifest if manifest.exists() else None
+        raise BackupError("The backup has no data/ folder with media")
+    return files, folder.read("data/manifest.jsonl") if folder.info("data/manifest.jsonl") else None
 
 
-def _manifest_names(manifest: Path) -> list[str]:
+def _manifest_names(manifest: bytes) -> list[str]:
     names = []
-    for line in manifest.read_bytes().splitlines():
+    for line in manifest.splitlines():
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -280,14 +278,14 @@ def _segmenting(jobs: list[dict]) -> tuple[int, int]:
     return seg, max(0, overlap)
 
 
-def restore_task(store, layout, settings, owner: dict, folder: Path, report, project_id=None,
+def restore_task(store, layout, settings, owner: dict, folder: _Folder, report, project_id=None,
                  org_id=None) -> dict:
-    """Creates a task from an extracted task backup folder; returns the task."""
-    meta = _check_task_json(_read_json(folder / "task.json", "task.json"))
-    per_job = _read_json(folder / "annotations.json", "annotations.json")
+    """Creates a task from one task's members of a backup; returns the task."""
+    meta = _check_task_json(folder.json("task.json"))
+    per_job = folder.json("annotations.json")
     if not isinstance(per_job, list) or len(per_job) != len(meta["jobs"]):
         raise BackupError("annotations.json must hold one entry per job listed in task.json")
-    media, manifest = _data_files(folder / "data")
+    media, manifest = _data_files(folder)
     seg, overlap = _segmenting(meta["jobs"])
     spec = {"name": meta["name"], "bug_tracker": meta.get("bug_tracker") or "", "subset": meta.get("subset") or "",
             "segment_size": seg, "overlap": overlap, "project_id": project_id}
@@ -296,7 +294,7 @@ def restore_task(store, layout, settings, owner: dict, folder: Path, report, pro
     org = {"id": org_id} if org_id is not None and project_id is None else None
     task = tasks.create_task(store, owner, spec, lambda p: True, org)
     try:
-        _restore_data(store, layout, settings, task, meta, folder / "data", media, manifest, report)
+        _restore_data(store, layout, settings, task, meta, folder, media, manifest, report)
         task = store.peek("tasks", task["id"])
         _restore_jobs_and_annotations(store, task, meta, per_job)
         return store.peek("tasks", task["id"])
@@ -308,21 +306,17 @@ def restore_task(store, layout, settings, owner: dict, folder: Path, report, pro
         raise
 
 
-def _restore_data(store, layout, settings, task, meta, data_dir: Path, media, manifest, report) -> None:
+def _data_params(meta: dict, media: list[str], manifest: bytes | None) -> dict:
+    """The data request a restore builds with: the stored settings, and the
+    manifest's order where the task's order was not a plain sort."""
     d = meta["data"]
-    files = TaskFiles(layout, task["id"])
-    files.upload.mkdir(parents=True, exist_ok=True)
     ordered = media
     sorting = d.get("sorting_method") or "lexicographical"
     if manifest is not None and sorting in ("predefined", "random"):
-        listed = [n for n in _manifest_names(manifest) if n in set(media)]
+        known = set(media)
+        listed = [n for n in _manifest_names(manifest) if n in known]
         ordered = listed + [n for n in media if n not in set(listed)]
         sorting = "predefined"
-    for name in ordered:
-        target = files.upload / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(data_dir / name, target)
-    write_json(files.upload_order, ordered)
     body = {"image_quality": d.get("image_quality", 70), "chunk_size": d.get("chunk_size"),
             "start_frame": d.get("start_frame", 0), "stop_frame": d.get("stop_frame"),
             "frame_filter": d.get("frame_filter") or "", "sorting_method": sorting,
@@ -334,12 +328,27 @@ def _restore_data(store, layout, settings, task, meta, data_dir: Path, media, ma
         params = task_data.data_request.parse(body)
     except Invalid as e:
         raise BackupError(f"task.json has invalid data settings: {e.detail}") from None
-    write_json(files.pending, {**params, "client_files": ordered})
-    from workers.data_tasks import limits
-    build.build(store, layout, settings, task["id"],
-                lambda progress=None, message=None: report(0.1 + 0.7 * (progress or 0), message),
-                limits(settings))
-    deleted = d.get("deleted_frames") or []
+    return {**params, "client_files": ordered}
+
+
+def _restore_data(store, layout, settings, task, meta, folder: _Folder, media, manifest, report) -> None:
+    params = _data_params(meta, media, manifest)
+    files = TaskFiles(layout, task["id"])
+    files.root.mkdir(parents=True, exist_ok=True)
+    def media_report(progress=None, message=None):
+        report(0.1 + 0.7 * (progress or 0), message)
+
+    summary = backup_media.adopt(folder, files, params, params["client_files"], build.Progress(media_report))
+    if summary is not None:
+        build.commit_build(store, files, params, summary, media_report)
+    else:
+        files.upload.mkdir(parents=True, exist_ok=True)
+        backup_media.extract_data(folder, params["client_files"], files.upload)
+        write_json(files.upload_order, params["client_files"])
+        write_json(files.pending, params)
+        from workers.data_tasks import limits
+        build.build(store, layout, settings, task["id"], media_report, limits(settings))
+    deleted = meta["data"].get("deleted_frames") or []
     if deleted:
         task_data.set_deleted_frames(store, layout, store.peek("tasks", task["id"]), deleted)
 
@@ -361,51 +370,40 @@ def _restore_jobs_and_annotations(store, task, meta, per_job) -> None:
             job_ops.update_job(store, job["id"], {"stage": stage, "state": state})
 
 
-def _extract(settings, archive: Path) -> Path:
-    dest = Path(tempfile.mkdtemp(prefix="restore-", dir=archive.parent))
+def _open(settings, archive: Path) -> zipfile.ZipFile:
     try:
-        safe_archive.extract(archive, dest / "x", max_members=settings.archive_max_members,
-                             max_bytes=settings.archive_max_bytes, label=archive.name)
+        return safe_archive.open_zip(archive, max_members=settings.archive_max_members,
+                                     max_bytes=settings.archive_max_bytes, label=archive.name)
     except safe_archive.ArchiveError as e:
-        shutil.rmtree(dest, ignore_errors=True)
         raise BackupError(str(e)) from None
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        shutil.rmtree(dest, ignore_errors=True)
-        raise BackupError(f"{archive.name} is not a readable zip archive ({e})") from None
-    return dest / "x"
 
 
 def restore_task_archive(store, layout, settings, owner: dict, archive: Path, report, org_id=None) -> int:
-    folder = _extract(settings, archive)
-    try:
+    with _open(settings, archive) as zf:
         report(0.05, "Restoring the task")
-        return restore_task(store, layout, settings, owner, folder, report, org_id=org_id)["id"]
-    finally:
-        shutil.rmtree(folder.parent, ignore_errors=True)
+        return restore_task(store, layout, settings, owner, _Folder(zf), report, org_id=org_id)["id"]
 
 
 def restore_project_archive(store, layout, settings, owner: dict, archive: Path, report, org_id=None) -> int:
-    folder = _extract(settings, archive)
-    try:
-        meta = _read_json(folder / "project.json", "project.json")
+    with _open(settings, archive) as zf:
+        meta = _Folder(zf).json("project.json")
         if not isinstance(meta, dict) or meta.get("version") != VERSION or not meta.get("name"):
             raise BackupError("project.json must be an object with a name and version \"1.0\"")
         org = {"id": org_id} if org_id is not None else None
         project = projects.create_project(store, owner, {"name": meta["name"], "bug_tracker": meta.get("bug_tracker"),
                                                          "labels": _label_specs(meta.get("labels") or [])}, org)
         try:
-            folders = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith("task_")),
-                             key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 1 << 30)
-            for k, task_folder in enumerate(folders):
-                report(0.05 + 0.9 * k / max(1, len(folders)), f"Restoring task {k + 1} of {len(folders)}")
-                restore_task(store, layout, settings, owner, task_folder, lambda p=None, m=None: None,
-                             project_id=project["id"])
+            numbers = sorted({int(top[5:]) for top in (str(safe_archive.safe_member_path(n)).split("/", 1)[0]
+                                                        for n in zf.namelist())
+                              if top.startswith("task_") and top[5:].isdigit()})
+            for k, number in enumerate(numbers):
+                report(0.05 + 0.9 * k / max(1, len(numbers)), f"Restoring task {k + 1} of {len(numbers)}")
+                restore_task(store, layout, settings, owner, _Folder(zf, f"task_{number}/"),
+                             lambda p=None, m=None: None, project_id=project["id"])
             return project["id"]
         except BaseException:
             projects.delete_project(store, layout, project["id"])
             raise
-    finally:
-        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 
