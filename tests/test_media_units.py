@@ -171,7 +171,7 @@ def test_precompress_from_staging_name_and_stale_cache(tmp_path):
     assert precompress.precompress(upload, tmp_path / "c", [["x.png", ".x.png.77.part"]], 70, False) == 1
     os.replace(upload / ".x.png.77.part", upload / "x.png")
     cache = precompress.FrameCache(tmp_path / "c", 70, False)
-    assert cache.get("x.png", upload / "x.png").original == (upload / "x.png").read_bytes()
+    assert cache.get("x.png", upload / "x.png").original == upload / "x.png", "the file itself, streamed later"
     # another file under the same name (e.g. a retried upload) must not reuse the entry
     (upload / "x.png").unlink()
     Image.new("RGB", (14, 14), (200, 9, 9)).save(upload / "x.png")

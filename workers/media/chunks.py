@@ -15,11 +15,15 @@ def member_name(index: int, ext: str) -> str:
     return f"{index:06d}.{ext}"
 
 
-def write_zip(path: Path, members: list[tuple[bytes, str]]) -> None:
-    """Write [(bytes, extension)] atomically (temp file + rename)."""
+def write_zip(path: Path, members: list[tuple[bytes | Path, str]]) -> None:
+    """Write [(bytes or a file to stream, extension)] atomically (temp file + rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
         for i, (data, ext) in enumerate(members):
+            if isinstance(data, Path):
+                with open(data, "rb") as source:
+                    add_member(zf, member_name(i, ext), source, os.fstat(source.fileno()).st_size)
+                continue
             info = zipfile.ZipInfo(member_name(i, ext), date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_STORED
             zf.writestr(info, data)

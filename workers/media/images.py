@@ -61,8 +61,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 class Frame:
     """One decoded image: size after EXIF orientation, compressed JPEG and the
-    bytes of the original-quality frame (the file itself unless it must be
-    re-encoded: EXIF-rotated or TIFF, as CVAT does)."""
+    original-quality frame: the path of the file itself (streamed into its
+    chunk, never read whole), or the bytes of its PNG re-encoding when it is
+    EXIF-rotated or TIFF, as CVAT does."""
 
     __slots__ = ("width", "height", "compressed", "original", "original_ext")
 
@@ -79,7 +80,7 @@ def encode_jpeg(image: Image.Image, quality: int, optimize: bool = False) -> byt
 
 def process(path: Path, label: str, quality: int, optimize: bool = False, keep_original: bool = True) -> Frame:
     """Decode once: the compressed JPEG, the upright size, and the original
-    frame's bytes (only when re-encoded, or when keep_original: else b"")."""
+    frame (re-encoded bytes, else the path when keep_original, else b"")."""
     image = _open(path, label)
     try:
         turn = orientation(image)
@@ -92,7 +93,7 @@ def process(path: Path, label: str, quality: int, optimize: bool = False, keep_o
             keep.save(buf, format="PNG")
             original, ext = buf.getvalue(), "png"
         else:
-            original = path.read_bytes() if keep_original else b""
+            original = path if keep_original else b""
         return Frame(upright.width, upright.height, compressed, original, ext)
     except MediaError:
         raise

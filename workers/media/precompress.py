@@ -43,7 +43,7 @@ class FrameCache:
             if meta.get("source") != self._identity(source):
                 return None
             compressed = self._path(name, "jpeg").read_bytes()
-            original = self._path(name, "orig").read_bytes() if meta["reencoded"] else source.read_bytes()
+            original = self._path(name, "orig").read_bytes() if meta["reencoded"] else source
         except (FileNotFoundError, orjson.JSONDecodeError, KeyError):
             return None
         return Frame(meta["width"], meta["height"], compressed, original, meta["ext"])
