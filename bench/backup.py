@@ -8,7 +8,6 @@ The last line is `ratio: X (target <= 1.5)`.
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import shutil
 import sys
