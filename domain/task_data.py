@@ -241,7 +241,8 @@ def chunk_file(layout, task: dict, number: int, quality: str) -> Path:
         raise Invalid(f"Invalid chunk number '{number}'. The chunk number should be in the [0, {last}] range")
     files = TaskFiles(layout, task["id"])
     path = files.chunk(quality, number, chunk_ext(data, quality))
-    if not path.exists():
+    from workers.media import composed
+    if not composed.exists(path):
         if data["media"] != "video":
             raise NotFound("Chunk not found")
         from workers.media import video

@@ -22,7 +22,7 @@ import orjson
 
 from domain import task_data
 from domain.task_data import TaskFiles, write_json
-from workers.media import build, chunks, images
+from workers.media import build, chunks, composed, images
 from workers.media.images import MediaError
 
 INDEX = "chunks/index.json"
@@ -60,7 +60,7 @@ def write(zf: zipfile.ZipFile, prefix: str, layout, task: dict, frames: list[dic
     size = data["chunk_size"]
     index = []
     for number in range(task_data.chunk_count(data)):
-        with zipfile.ZipFile(files.chunk("original", number, "zip")) as chunk:
+        with composed.open_chunk(files.chunk("original", number, "zip")) as f, zipfile.ZipFile(f) as chunk:
             for info, frame in zip(chunk.infolist(), frames[number * size:(number + 1) * size]):
                 with chunk.open(info) as source:
                     chunks.add_member(zf, f"{prefix}data/{frame['name']}", source, info.file_size)

@@ -15,6 +15,7 @@ from server import tus
 from server.auth import current_user
 from server.context import services, store
 from server.multipart import StreamedForm
+from workers.media import composed
 from workers.media.images import MediaError
 
 blp = Blueprint("data", __name__, url_prefix="/api", description="Task data")
@@ -209,11 +210,25 @@ def _file(path, mimetype: str, data: dict | None = None) -> Response:
 
 def _chunk_response(path, data: dict, quality: str) -> Response:
     mimetype = "application/zip" if path.suffix == ".zip" else "video/mp4"
-    response = _file(path, mimetype, data)
+    if path.exists():
+        response, st = _file(path, mimetype, data), path.stat()
+    else:
+        response, st = _composed(composed.Layout(path), mimetype, data)
     if response.status_code == 200:
-        st = path.stat()
         response.headers["X-Checksum"] = str(zlib.crc32(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode()))
     return response
+
+
+def _composed(layout, mimetype: str, data: dict):
+    """A chunk laid out from its plan: exact length, conditional like a file."""
+    st = layout.plan.stat()
+    response = Response(layout.stream(), mimetype=mimetype, direct_passthrough=True)
+    response.content_length = layout.size
+    response.set_etag(f"{st.st_mtime_ns}-{st.st_size}-{layout.size}")
+    response.last_modified = st.st_mtime
+    response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
+    response.headers["X-Updated-Date"] = data["chunks_updated_date"]
+    return response.make_conditional(request), st
 
 
 def _frame_response(task, number, quality):

@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ import orjson
 from domain import clock, jobs as job_ops, share
 from domain.errors import DomainError
 from domain.task_data import TaskFiles, read_json, write_json
-from workers.media import archives, chunks, images, precompress, video
+from workers.media import archives, chunks, composed, images, precompress, video
 from workers.media.images import MediaError
 
 
@@ -263,17 +264,23 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
 
     def frame(s: Source):
         compute = lambda: images.process(s.path, s.name, quality, limits.jpeg_optimize)  # noqa: E731
-        if s.path.parent == files.upload:
-            return cache.frame(s.name, s.path, compute)
-        return compute()
+        done = cache.frame(s.name, s.path, compute) if s.path.parent == files.upload else compute()
+        return done, _kept(files, done.original)
 
+    composed_any = False
     with ThreadPoolExecutor(max(1, limits.threads)) as pool:
         for number, first in enumerate(range(0, len(sources), chunk_size)):
             part = sources[first:first + chunk_size]
-            done = list(pool.map(frame, part))
+            done, kept = zip(*pool.map(frame, part))
             chunks.write_zip(files.chunk("compressed", number, "zip", base), [(f.compressed, "jpeg") for f in done])
-            chunks.write_zip(files.chunk("original", number, "zip", base),
-                             [(f.original, f.original_ext) for f in done])
+            original = files.chunk("original", number, "zip", base)
+            members = [(chunks.member_name(i, f.original_ext), *k) for i, (f, k) in enumerate(zip(done, kept))
+                       if k is not None]
+            if len(members) == len(done) and composed.composable([(m[0], m[3]) for m in members]):
+                composed.write_zip_plan(original, base, members)
+                composed_any = True
+            else:
+                chunks.write_zip(original, [(f.original, f.original_ext) for f in done])
             for i, (s, f) in enumerate(zip(part, done)):
                 context = related.get(related_key(s.name), [])
                 if context:
@@ -284,7 +291,28 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
             progress((first + len(part)) / len(sources), f"Processed {first + len(part)} of {len(sources)} images")
     write_json(files.frames(base), frames_meta)
     (files.preview(base)).write_bytes(preview)
+    if composed_any and files.upload.exists():
+        os.replace(files.upload, base / KEPT_UPLOADS)   # where the composed chunks say they are
     return images_summary(chunk_size, len(sources))
+
+
+KEPT_UPLOADS = "upload"
+
+
+def _kept(files: TaskFiles, original) -> tuple[Path, int, int, int] | None:
+    """(final path, offset, size, crc) of an original frame that is a file the
+    task keeps (an upload, or a file under build/), for a composed chunk; None
+    for re-encoded bytes and for share files used in place, which are copied."""
+    if not isinstance(original, Path):
+        return None
+    if original.is_relative_to(files.build):
+        final = original
+    elif original.is_relative_to(files.upload):
+        final = files.build / KEPT_UPLOADS / original.relative_to(files.upload)
+    else:
+        return None
+    body = original.read_bytes()
+    return final, 0, len(body), zlib.crc32(body)
 
 
 def images_summary(chunk_size: int, size: int) -> dict:

@@ -7,6 +7,8 @@ import os
 import zipfile
 from pathlib import Path
 
+from workers.media import composed
+
 
 _BLOCK = 1 << 20
 
@@ -31,7 +33,7 @@ def write_zip(path: Path, members: list[tuple[bytes | Path, str]]) -> None:
 
 
 def read_member(path: Path, index: int) -> tuple[bytes, str]:
-    with zipfile.ZipFile(path) as zf:
+    with composed.open_chunk(path) as f, zipfile.ZipFile(f) as zf:
         info = zf.infolist()[index]
         return zf.read(info), info.filename.rsplit(".", 1)[-1]
 

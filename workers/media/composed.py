@@ -1,0 +1,176 @@
+"""Chunks laid out from byte ranges of files the task keeps anyway.
+
+Writing an original chunk copies every original byte once more, and on these
+machines a written MiB costs ~2 ms of kernel CPU: for 300 uploaded 1080p JPEGs
+that copy was 0.8 s of a 4.8 s task creation, and a restore copied the whole
+backup twice. A composed chunk is instead a small plan stored where the zip
+would be (`N.zip.plan`): either the members of a stored zip, each a byte range
+of a kept file with its CRC, or one byte range holding a whole zip (a chunk
+inside a stored backup archive). The zip's bytes are laid out from the plan
+when read: exactly as long as announced, the same on every read.
+
+Paths in a plan are relative to the task's data directory (the plan's
+grandparent's parent), so the build directory can be renamed into place.
+"""
+from __future__ import annotations
+
+import bisect
+import io
+import os
+import struct
+from pathlib import Path
+
+import orjson
+
+SUFFIX = ".plan"
+ZIP_LIMIT = 0xFFFF_FFFF - (1 << 20)   # no zip64 here: larger chunks are written out
+MEMBER_LIMIT = 0xFFFF
+_DOS_DATE = ((2020 - 1980) << 9) | (1 << 5) | 1   # 2020-01-01 00:00, as chunks.write_zip stamps
+_DOS_TIME = 0
+
+
+def plan_path(chunk: Path) -> Path:
+    return chunk.with_name(chunk.name + SUFFIX)
+
+
+def _write(chunk: Path, plan: dict) -> None:
+    """Atomically, and like the chunk zips without an fsync: the build
+    directory only counts once it is renamed into place."""
+    path = plan_path(chunk)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(orjson.dumps(plan))
+    os.replace(tmp, path)
+
+
+def composable(members: list[tuple[str, int]]) -> bool:
+    """Whether [(name, size)] fit a plain (non-zip64) zip."""
+    total = sum(size + 76 + 2 * len(name.encode()) for name, size in members) + 22
+    return len(members) < MEMBER_LIMIT and total < ZIP_LIMIT
+
+
+def write_zip_plan(chunk: Path, base: Path, members: list[tuple[str, Path, int, int, int]]) -> None:
+    """A stored zip of [(member name, file, offset, size, crc32)]; files under `base`."""
+    entries = [[name, str(Path(path).relative_to(base)), offset, size, crc]
+               for name, path, offset, size, crc in members]
+    _write(chunk, {"zip": entries})
+
+
+def write_range_plan(chunk: Path, base: Path, path: Path, offset: int, size: int) -> None:
+    """A chunk that is `size` bytes of `path` from `offset` (a zip in a stored archive)."""
+    _write(chunk, {"range": [str(Path(path).relative_to(base)), offset, size]})
+
+
+def exists(chunk: Path) -> bool:
+    return chunk.exists() or plan_path(chunk).exists()
+
+
+class Layout:
+    """The segments of a composed chunk: bytes, or (file, offset, size)."""
+
+    def __init__(self, chunk: Path):
+        self.plan = plan_path(chunk)
+        raw = orjson.loads(self.plan.read_bytes())   # FileNotFoundError: no such chunk
+        base = self.plan.parent.parent.parent.resolve()
+        if "range" in raw:
+            rel, offset, size = raw["range"]
+            self.segments = [(_inside(base, rel), offset, size)]
+        else:
+            self.segments = _zip_segments(base, raw["zip"])
+        self.starts, position = [], 0
+        for segment in self.segments:
+            self.starts.append(position)
+            position += len(segment) if isinstance(segment, bytes) else segment[2]
+        self.size = position
+
+    def single_range(self) -> tuple[Path, int, int] | None:
+        return self.segments[0] if len(self.segments) == 1 and not isinstance(self.segments[0], bytes) else None
+
+    def stream(self, block: int = 1 << 20):
+        """The chunk's bytes in blocks, for an HTTP response."""
+        with Reader(self) as reader:
+            while True:
+                data = reader.read(block)
+                if not data:
+                    return
+                yield data
+
+
+def _inside(base: Path, rel: str) -> Path:
+    path = (base / rel).resolve()
+    if base not in path.parents:
+        raise ValueError(f"a chunk plan points outside its task: {rel}")
+    return path
+
+
+def _zip_segments(base: Path, entries: list) -> list:
+    segments, central, offset = [], [], 0
+    for name, rel, start, size, crc in entries:
+        encoded = name.encode()
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, _DOS_TIME, _DOS_DATE, crc, size, size,
+                             len(encoded), 0) + encoded
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, _DOS_TIME, _DOS_DATE, crc,
+                                   size, size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+        segments += [header, (_inside(base, rel), start, size)]
+        offset += len(header) + size
+    directory = b"".join(central)
+    segments.append(directory + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
+                                            len(directory), offset, 0))
+    return segments
+
+
+class Reader(io.RawIOBase):
+    """A read-only, seekable file over a Layout: zipfile opens it like the zip."""
+
+    def __init__(self, layout: Layout):
+        self.layout, self.position, self.fds = layout, 0, {}
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.position
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: self.layout.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        view, done = memoryview(buffer).cast("B"), 0
+        while done < len(view) and self.position < self.layout.size:
+            i = bisect.bisect_right(self.layout.starts, self.position) - 1
+            segment, within = self.layout.segments[i], self.position - self.layout.starts[i]
+            if isinstance(segment, bytes):
+                count = min(len(view) - done, len(segment) - within)
+                view[done:done + count] = segment[within:within + count]
+            else:
+                path, start, size = segment
+                count = os.preadv(self._fd(path), [view[done:done + min(len(view) - done, size - within)]],
+                                  start + within)
+                if count <= 0:
+                    raise OSError(f"{path.name} is shorter than its chunk plan says")
+            done += count
+            self.position += count
+        return done
+
+    def _fd(self, path: Path) -> int:
+        if path not in self.fds:
+            self.fds[path] = os.open(path, os.O_RDONLY)
+        return self.fds[path]
+
+    def close(self):
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds = {}
+        super().close()
+
+
+def open_chunk(chunk: Path):
+    """A binary file of the chunk: the zip itself, or one laid out from its plan."""
+    try:
+        return open(chunk, "rb")
+    except FileNotFoundError:
+        return io.BufferedReader(Reader(Layout(chunk)), 1 << 16)
