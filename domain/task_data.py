@@ -24,6 +24,7 @@ from filelock import FileLock
 from domain import clock, data_request, requests as rq, share
 from domain.errors import Conflict, Invalid, NotFound
 from storage.documents import write_atomic
+from workers.media import composed
 
 
 class TaskFiles:
@@ -241,7 +242,6 @@ def chunk_file(layout, task: dict, number: int, quality: str) -> Path:
         raise Invalid(f"Invalid chunk number '{number}'. The chunk number should be in the [0, {last}] range")
     files = TaskFiles(layout, task["id"])
     path = files.chunk(quality, number, chunk_ext(data, quality))
-    from workers.media import composed
     if not composed.exists(path):
         if data["media"] != "video":
             raise NotFound("Chunk not found")

@@ -329,3 +329,52 @@ def test_restore_of_a_damaged_member_fails_and_leaves_nothing(sdk, stack, admin_
         sdk.tasks.create_from_backup(damaged)
     assert "damaged" in str(failure.value).lower() or "crc" in str(failure.value).lower()
     assert admin_session.get(f"{stack.url}/api/tasks?page_size=all").json()["count"] == before
+
+
+def _chunk_bytes(task, number: int, quality: str) -> bytes:
+    out = io.BytesIO()
+    task.download_chunk(number, out, quality=quality)
+    return out.getvalue()
+
+
+def test_restore_composes_its_chunks_from_the_kept_backup(sdk, stack, rich_task, tmp_path):
+    """A restore copies nothing: the archive is kept in the task's data and its
+    chunks are byte ranges of it. They serve the very bytes of the source
+    task's chunks, outlive the source, and back up again to the same data/."""
+    archive = tmp_path / "backup.zip"
+    rich_task.download_backup(archive)
+    restored = sdk.tasks.create_from_backup(archive)
+    data = stack.storage / "tasks" / str(restored.id) / "data"
+    assert (data / "backup.zip").is_file()
+    assert (data / "chunks" / "compressed" / "0.zip.plan").is_file()
+    assert (data / "chunks" / "original" / "0.zip.plan").is_file()
+    assert not (data / "chunks" / "original" / "0.zip").exists()
+    expected = {q: _chunk_bytes(rich_task, 0, q) for q in ("compressed", "original")}
+    rich_task.remove()
+    for quality, body in expected.items():
+        assert _chunk_bytes(restored, 0, quality) == body
+    for frame in range(5):
+        got = Image.open(io.BytesIO(restored.get_frame(frame, quality="original").read()))
+        assert got.convert("RGB").tobytes() == Image.open(io.BytesIO(_png(frame))).convert("RGB").tobytes()
+    again = tmp_path / "again.zip"
+    restored.download_backup(again)
+    with zipfile.ZipFile(archive) as first, zipfile.ZipFile(again) as second:
+        for name in [n for n in first.namelist() if n.startswith(("data/", "chunks/"))]:
+            assert first.read(name) == second.read(name), name
+
+
+def test_restore_adopts_the_chunks_of_a_deflated_backup(sdk, rich_task, tmp_path):
+    """Members compressed in the archive are no byte ranges: the chunks are
+    written out instead, still without re-encoding (the red chunk shows)."""
+    archive = tmp_path / "backup.zip"
+    rich_task.download_backup(archive)
+    deflated = tmp_path / "deflated.zip"
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = _jpeg_chunk(5) if info.filename == "chunks/compressed/0.zip" else src.read(info)
+            dst.writestr(info.filename, body)
+    restored = sdk.tasks.create_from_backup(deflated)
+    assert _is_red(_compressed_frame0(restored))
+    for frame in range(5):
+        got = Image.open(io.BytesIO(restored.get_frame(frame, quality="original").read()))
+        assert got.convert("RGB").tobytes() == Image.open(io.BytesIO(_png(frame))).convert("RGB").tobytes()

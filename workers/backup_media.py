@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import zipfile
 from pathlib import Path
 
@@ -67,8 +68,8 @@ def write(zf: zipfile.ZipFile, prefix: str, layout, task: dict, frames: list[dic
                 index.append({"name": frame["name"], "width": frame["width"], "height": frame["height"],
                               "size": info.file_size, "crc": info.CRC})
         compressed = files.chunk("compressed", number, "zip")
-        with open(compressed, "rb") as source:
-            chunks.add_member(zf, f"{prefix}chunks/compressed/{number}.zip", source, compressed.stat().st_size)
+        with composed.open_chunk(compressed) as source:
+            chunks.add_member(zf, f"{prefix}chunks/compressed/{number}.zip", source, composed.size(compressed))
     zf.writestr(prefix + INDEX, orjson.dumps({"version": INDEX_VERSION, "image_quality": data["image_quality"],
                                               "chunk_size": size, "frames": index}))
     zf.writestr(prefix + "data/manifest.jsonl", manifest(frames, data, None))
@@ -124,11 +125,52 @@ def _plan(folder, params: dict, names: list[str]) -> tuple[dict, int]:
     return index, chunk_size
 
 
-def _adopt_compressed(folder, number: int, target: Path, part: list[dict]) -> None:
-    with folder.open(f"chunks/compressed/{number}.zip") as source, open(target, "wb") as out:
-        shutil.copyfileobj(source, out, 1 << 20)  # zipfile checks the CRC at the end
+KEPT_BACKUP = "backup.zip"
+_BLOCK = 1 << 20
+
+
+def _keep(archive: Path, base: Path) -> Path:
+    """The uploaded backup, kept under build/ for the composed chunks to point
+    into: a hard link where the storage allows one (it is dropped after the
+    restore anyway), else a copy."""
+    target = base / KEPT_BACKUP
     try:
-        with zipfile.ZipFile(target) as chunk:
+        os.link(archive, target)
+    except OSError:
+        shutil.copyfile(archive, target)
+    return target
+
+
+def _stored_span(kept, info: zipfile.ZipInfo) -> tuple[int, int] | None:
+    """(offset, size) of a member's bytes in the archive when they are stored
+    as they are; None when they are compressed or encrypted."""
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
+        return None
+    head = os.pread(kept.fileno(), 30, info.header_offset)
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_length, extra_length = struct.unpack("<HH", head[26:30])
+    return info.header_offset + 30 + name_length + extra_length, info.compress_size
+
+
+def _verify(folder, rel: str, buffer) -> None:
+    """Reads a member through: zipfile checks its CRC at the end."""
+    with folder.open(rel) as source:
+        while source.readinto(buffer):
+            pass
+
+
+def _adopt_compressed(folder, kept, base: Path, number: int, target: Path, part: list[dict], buffer) -> None:
+    rel = f"chunks/compressed/{number}.zip"
+    _verify(folder, rel, buffer)
+    span = _stored_span(kept, folder.info(rel))
+    if span is not None:
+        composed.write_range_plan(target, base, Path(kept.name), *span)
+    else:
+        with folder.open(rel) as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out, _BLOCK)
+    try:
+        with composed.open_chunk(target) as f, zipfile.ZipFile(f) as chunk:
             members = chunk.infolist()
             if [m.filename for m in members] != [chunks.member_name(i, "jpeg") for i in range(len(part))]:
                 raise _NotAdoptable(f"chunk {number} holds other members")
@@ -143,25 +185,38 @@ def _adopt_compressed(folder, number: int, target: Path, part: list[dict]) -> No
         raise _NotAdoptable(f"chunk {number} is not a readable zip of JPEGs") from None
 
 
-def _write_original(folder, target: Path, part: list[dict]) -> None:
+def _adopt_original(folder, kept, base: Path, target: Path, part: list[dict], buffer) -> None:
+    """The original chunk composed from the data/ members in place, or
+    written out when a member is compressed in the archive."""
+    members = []
+    for i, frame in enumerate(part):
+        rel = "data/" + frame["name"]
+        info = folder.info(rel)
+        with folder.open(rel) as source:
+            image_format, width, height, turn = images.header(source, frame["name"])
+        if images.reencoded(image_format, turn) or (width, height) != (frame["width"], frame["height"]):
+            raise _NotAdoptable(f"{frame['name']} would be re-encoded or has another size")
+        _verify(folder, rel, buffer)
+        ext = Path(frame["name"]).suffix.lower().lstrip(".") or "bin"
+        members.append((chunks.member_name(i, ext), info, _stored_span(kept, info)))
+    if all(span is not None for _, _, span in members) and composed.composable(
+            [(name, info.file_size) for name, info, _ in members]):
+        composed.write_zip_plan(target, base, [(name, Path(kept.name), offset, size, info.CRC)
+                                               for name, info, (offset, size) in members])
+        return
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
-        for i, frame in enumerate(part):
-            name = frame["name"]
-            info = folder.info("data/" + name)
-            with folder.open("data/" + name) as source:
-                image_format, width, height, turn = images.header(source, name)
-                if images.reencoded(image_format, turn) or (width, height) != (frame["width"], frame["height"]):
-                    raise _NotAdoptable(f"{name} would be re-encoded or has another size")
-                source.seek(0)
-                ext = Path(name).suffix.lower().lstrip(".") or "bin"
-                chunks.add_member(out, chunks.member_name(i, ext), source, info.file_size)
+        for (name, info, _), frame in zip(members, part):
+            with folder.open("data/" + frame["name"]) as source:
+                chunks.add_member(out, name, source, info.file_size)
 
 
 def adopt(folder, files: TaskFiles, params: dict, names: list[str], progress) -> dict | None:
     """Writes build/ from the chunks the backup carries and returns the summary
     for build.commit_build, or None when the ordinary build must run instead.
-    A data/ member whose bytes do not match its CRC fails the restore (the
-    ordinary build could not read it either)."""
+    Nothing is copied where the archive stores members as they are: the
+    archive is kept beside the chunks and they are composed from its byte
+    ranges. A data/ member whose bytes do not match its CRC fails the restore
+    (the ordinary build could not read it either)."""
     base = files.build
     try:
         index, chunk_size = _plan(folder, params, names)
@@ -169,12 +224,15 @@ def adopt(folder, files: TaskFiles, params: dict, names: list[str], progress) ->
         (base / "chunks" / "compressed").mkdir(parents=True)
         (base / "chunks" / "original").mkdir(parents=True)
         frames = index["frames"]
-        for number, first in enumerate(range(0, len(frames), chunk_size)):
-            part = frames[first:first + chunk_size]
-            _adopt_compressed(folder, number, files.chunk("compressed", number, "zip", base), part)
-            _write_original(folder, files.chunk("original", number, "zip", base), part)
-            done = first + len(part)
-            progress(done / len(frames), f"Copied {done} of {len(frames)} frames")
+        buffer = memoryview(bytearray(_BLOCK))
+        with open(_keep(Path(folder.zf.filename), base), "rb") as kept:
+            for number, first in enumerate(range(0, len(frames), chunk_size)):
+                part = frames[first:first + chunk_size]
+                _adopt_compressed(folder, kept, base, number, files.chunk("compressed", number, "zip", base), part,
+                                  buffer)
+                _adopt_original(folder, kept, base, files.chunk("original", number, "zip", base), part, buffer)
+                done = first + len(part)
+                progress(done / len(frames), f"Checked {done} of {len(frames)} frames")
         first_frame = chunks.read_member(files.chunk("compressed", 0, "zip", base), 0)[0]
         files.preview(base).write_bytes(images.preview(first_frame))
         write_json(files.frames(base), [build.frame_meta(f["name"], f["width"], f["height"]) for f in frames])

@@ -64,6 +64,13 @@ def exists(chunk: Path) -> bool:
     return chunk.exists() or plan_path(chunk).exists()
 
 
+def size(chunk: Path) -> int:
+    try:
+        return chunk.stat().st_size
+    except FileNotFoundError:
+        return Layout(chunk).size
+
+
 class Layout:
     """The segments of a composed chunk: bytes, or (file, offset, size)."""
 
@@ -84,6 +91,13 @@ class Layout:
 
     def single_range(self) -> tuple[Path, int, int] | None:
         return self.segments[0] if len(self.segments) == 1 and not isinstance(self.segments[0], bytes) else None
+
+    def open_range(self):
+        """The file of a single-range chunk, positioned at the chunk's first byte."""
+        path, offset, _ = self.single_range()
+        source = open(path, "rb")
+        source.seek(offset)
+        return source
 
     def stream(self, block: int = 1 << 20):
         """The chunk's bytes in blocks, for an HTTP response."""
