@@ -21,6 +21,7 @@ import orjson
 
 from domain import annotations, labels as label_ops
 from domain.errors import NotFound
+from workers.media import composed
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -79,17 +80,30 @@ class Archives:
     def path(self, key: str) -> Path:
         return self.root / f"{key}.zip"
 
+    def plan(self, key: str) -> Path:
+        return composed.plan_path(self.path(key))
+
+    def parts(self, key: str) -> Path:
+        return self.root / f"{key}.parts"
+
     def fresh(self, key: str) -> Path | None:
-        """The archive for `key` if it exists and has not expired."""
-        path = self.path(key)
-        try:
-            age = time.time() - path.stat().st_mtime
-        except FileNotFoundError:
-            return None
-        return path if age < self.ttl else None
+        """The archive (or the plan of one, see workers.zip_out) for `key` if
+        it exists and has not expired."""
+        for path in (self.path(key), self.plan(key)):
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            return path if age < self.ttl else None
+        return None
+
+    def layout(self, key: str) -> composed.Layout:
+        """How to lay out a planned archive's bytes (FileNotFoundError if gone)."""
+        return composed.Layout(self.path(key), base=self.parts(key))
 
     def writing(self, key: str) -> Path:
-        """A temporary path to build the archive at; `commit` moves it in place."""
+        """A temporary path to build the archive (or its parts folder) at;
+        `commit` or `commit_plan` moves it in place."""
         self.root.mkdir(parents=True, exist_ok=True)
         return self.root / f".{key}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
 
@@ -98,15 +112,39 @@ class Archives:
         os.replace(tmp, final)
         return final
 
+    def commit_plan(self, tmp_parts: Path, key: str, write_plan) -> Path:
+        """Moves a planned archive's parts in place, then writes its plan with
+        `write_plan(archive path)`: the plan, written last, is what counts."""
+        parts = self.parts(key)
+        self.plan(key).unlink(missing_ok=True)
+        shutil.rmtree(parts, ignore_errors=True)
+        os.replace(tmp_parts, parts)
+        write_plan(self.path(key))
+        return self.plan(key)
+
     def cleanup(self) -> int:
-        """Delete expired archives and abandoned temporary files; returns how many."""
+        """Delete expired archives and plans (with their parts) and abandoned
+        temporary files and folders; returns how many."""
         removed = 0
         now = time.time()
         for path in self.root.glob("*") if self.root.exists() else []:
             try:
-                limit = self.ttl if path.suffix == ".zip" else max(self.ttl, 6 * 3600)
+                name = path.name
+                if name.endswith(".parts"):
+                    if self.plan(name[:-len(".parts")]).exists() or now - path.stat().st_mtime < 6 * 3600:
+                        continue
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed += 1
+                    continue
+                archive = name.endswith((".zip", ".zip" + composed.SUFFIX))
+                limit = self.ttl if archive else max(self.ttl, 6 * 3600)
                 if now - path.stat().st_mtime >= limit:
-                    path.unlink()
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink()
+                    if name.endswith(".zip" + composed.SUFFIX):
+                        shutil.rmtree(self.parts(name[:-len(".zip" + composed.SUFFIX)]), ignore_errors=True)
                     removed += 1
             except FileNotFoundError:
                 pass

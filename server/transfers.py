@@ -76,8 +76,18 @@ def download(rq_id: str | None, expected_type: str, target_id_key: str, target_i
     path = archives().fresh(doc["result_file"])
     if path is None:
         raise NotFound("The exported file has expired; export again.")
-    return send_file(path, mimetype="application/zip", as_attachment=True,
-                     download_name=op.get("filename") or path.name, conditional=True)
+    name = op.get("filename") or f"{doc['result_file']}.zip"
+    if path.suffix == ".zip":
+        return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name, conditional=True)
+    try:
+        layout, modified = archives().layout(doc["result_file"]), path.stat().st_mtime
+    except FileNotFoundError:
+        raise NotFound("The exported file has expired; export again.") from None
+    response = Response(layout.stream(), mimetype="application/zip", direct_passthrough=True)
+    response.content_length = layout.size
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.last_modified = modified
+    return response
 
 
 def receive(target: str, field: str):

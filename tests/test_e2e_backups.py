@@ -378,3 +378,28 @@ def test_restore_adopts_the_chunks_of_a_deflated_backup(sdk, rich_task, tmp_path
     for frame in range(5):
         got = Image.open(io.BytesIO(restored.get_frame(frame, quality="original").read()))
         assert got.convert("RGB").tobytes() == Image.open(io.BytesIO(_png(frame))).convert("RGB").tobytes()
+
+
+def test_a_backup_is_laid_out_on_download(sdk, stack, admin_session, rich_task, tmp_path):
+    """The export stores a plan over hard links, not a copy of the media; the
+    archive downloads whole and valid, with its exact length."""
+    import time
+    answer = admin_session.post(f"{stack.url}/api/tasks/{rich_task.id}/backup/export")
+    assert answer.status_code == 202
+    rq_id = answer.json()["rq_id"]
+    for _ in range(200):
+        request = admin_session.get(f"{stack.url}/api/requests/{rq_id}").json()
+        if request["status"] in ("finished", "failed"):
+            break
+        time.sleep(0.05)
+    assert request["status"] == "finished", request
+    exported = list((stack.storage / "exports").glob("*.zip.plan"))
+    assert exported
+    expected = {f"data/img_{i}.png": _png(i) for i in range(5)}
+    body = admin_session.get(request["result_url"])
+    assert body.status_code == 200 and int(body.headers["Content-Length"]) == len(body.content)
+    assert "attachment" in body.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(body.content)) as z:
+        assert z.testzip() is None
+        assert {n: z.read(n) for n in expected} == expected
+        assert {"task.json", "annotations.json", "data/manifest.jsonl", "chunks/index.json"} <= set(z.namelist())

@@ -52,3 +52,69 @@ def test_same_request_while_active_is_409(tmp_path):
     rq.finish(store, first["id"], result_url="x")
     again = rq.create(store, "action=export&target=task&target_id=1", 1, {"type": "export:dataset"})
     assert again["status"] == "queued" and again["id"] != first["id"], "a finished one is replaced"
+
+
+def _planned(archives, key: str, source, members: dict[str, bytes]):
+    from workers import zip_out
+    tmp = archives.writing(key)
+    planned = zip_out.PlannedZip(tmp)
+    offset = 0
+    for name, body in members.items():
+        planned.add_range(name, source, offset, len(body))
+        offset += len(body)
+    planned.writestr("meta.json", b'{"a": 1}')
+    planned.close()
+    return archives.commit_plan(tmp, key, planned.write_plan)
+
+
+def test_a_planned_archive_reads_as_a_zip_and_outlives_its_sources(tmp_path):
+    """The plan pins its sources by hard link: deleting (or replacing) the
+    source after the export leaves the archive's bytes as they were."""
+    import io
+    import zipfile
+    layout = Layout(tmp_path)
+    archives = exports.Archives(layout, ttl=60)
+    members = {"data/a.bin": os.urandom(3000), "data/b.bin": b"b" * 70000}
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"".join(members.values()))
+    plan = _planned(archives, "k2", source, members)
+    assert archives.fresh("k2") == plan
+    source.unlink()
+    source.write_bytes(b"x" * 73000)
+    body = b"".join(archives.layout("k2").stream(4096))
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        assert zf.testzip() is None
+        assert {n: zf.read(n) for n in zf.namelist()} == {**members, "meta.json": b'{"a": 1}'}
+
+
+def test_expired_plans_go_with_their_parts(tmp_path):
+    layout = Layout(tmp_path)
+    archives = exports.Archives(layout, ttl=60)
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"abc")
+    plan = _planned(archives, "k3", source, {"a": b"abc"})
+    orphan = archives.parts("k4")
+    orphan.mkdir()
+    old = time.time() - 7 * 3600
+    os.utime(plan, (old, old))
+    os.utime(orphan, (old, old))
+    assert archives.fresh("k3") is None
+    assert archives.cleanup() == 2
+    assert not plan.exists() and not archives.parts("k3").exists() and not orphan.exists()
+    assert source.read_bytes() == b"abc"
+
+
+def test_a_plan_needs_hard_links(tmp_path, monkeypatch):
+    """Without hard links (another file system) the writer says so; the
+    backup export then writes the zip (workers.backups.export)."""
+    import pytest
+    from workers import zip_out
+
+    def no_links(*a):
+        raise OSError(18, "Invalid cross-device link")
+    monkeypatch.setattr(zip_out.os, "link", no_links)
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"abc")
+    planned = zip_out.PlannedZip(tmp_path / "parts")
+    with pytest.raises(zip_out.NotPlannable, match="link"):
+        planned.add_range("a", source, 0, 3)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 import zipfile
 from pathlib import Path
 
@@ -47,32 +46,29 @@ def manifest(frames: list[dict], data: dict, video_path: Path | None) -> bytes:
 
 
 # -- backup -------------------------------------------------------------------------------
-def write(zf: zipfile.ZipFile, prefix: str, layout, task: dict, frames: list[dict]) -> None:
-    """Adds data/ (and, for image tasks, chunks/) of one task to an open zip.
-    Image originals are streamed out of the original chunks, one zip opened per
-    chunk rather than per frame."""
+def write(out, prefix: str, layout, task: dict, frames: list[dict]) -> None:
+    """Adds data/ (and, for image tasks, chunks/) of one task to `out` (a
+    workers.zip_out writer): each original is the byte range its original
+    chunk holds it at, each compressed chunk the file (or range) it is."""
     data = task["data"]
     if data["media"] == "video":
         video_path = Path(data["video_path"])
-        zf.write(video_path, prefix + "data/" + video_path.name)
-        zf.writestr(prefix + "data/manifest.jsonl", manifest(frames, data, video_path))
+        out.add_range(prefix + "data/" + video_path.name, video_path, 0, video_path.stat().st_size)
+        out.writestr(prefix + "data/manifest.jsonl", manifest(frames, data, video_path))
         return
     files = TaskFiles(layout, task["id"])
     size = data["chunk_size"]
     index = []
     for number in range(task_data.chunk_count(data)):
-        with composed.open_chunk(files.chunk("original", number, "zip")) as f, zipfile.ZipFile(f) as chunk:
-            for info, frame in zip(chunk.infolist(), frames[number * size:(number + 1) * size]):
-                with chunk.open(info) as source:
-                    chunks.add_member(zf, f"{prefix}data/{frame['name']}", source, info.file_size)
-                index.append({"name": frame["name"], "width": frame["width"], "height": frame["height"],
-                              "size": info.file_size, "crc": info.CRC})
-        compressed = files.chunk("compressed", number, "zip")
-        with composed.open_chunk(compressed) as source:
-            chunks.add_member(zf, f"{prefix}chunks/compressed/{number}.zip", source, composed.size(compressed))
-    zf.writestr(prefix + INDEX, orjson.dumps({"version": INDEX_VERSION, "image_quality": data["image_quality"],
-                                              "chunk_size": size, "frames": index}))
-    zf.writestr(prefix + "data/manifest.jsonl", manifest(frames, data, None))
+        members = composed.members(files.chunk("original", number, "zip"))
+        for (_, path, offset, length, crc), frame in zip(members, frames[number * size:(number + 1) * size]):
+            out.add_range(f"{prefix}data/{frame['name']}", path, offset, length, crc)
+            index.append({"name": frame["name"], "width": frame["width"], "height": frame["height"],
+                          "size": length, "crc": crc})
+        out.add_range(f"{prefix}chunks/compressed/{number}.zip", *composed.span(files.chunk("compressed", number, "zip")))
+    out.writestr(prefix + INDEX, orjson.dumps({"version": INDEX_VERSION, "image_quality": data["image_quality"],
+                                               "chunk_size": size, "frames": index}))
+    out.writestr(prefix + "data/manifest.jsonl", manifest(frames, data, None))
 
 
 # -- restore ------------------------------------------------------------------------------
@@ -146,11 +142,7 @@ def _stored_span(kept, info: zipfile.ZipInfo) -> tuple[int, int] | None:
     as they are; None when they are compressed or encrypted."""
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
         return None
-    head = os.pread(kept.fileno(), 30, info.header_offset)
-    if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"no local header for {info.filename}")
-    name_length, extra_length = struct.unpack("<HH", head[26:30])
-    return info.header_offset + 30 + name_length + extra_length, info.compress_size
+    return composed.data_offset(kept.fileno(), info), info.compress_size
 
 
 def _verify(folder, rel: str, buffer) -> None:

@@ -18,6 +18,7 @@ import bisect
 import io
 import os
 import struct
+import zipfile
 from pathlib import Path
 
 import orjson
@@ -72,19 +73,29 @@ def size(chunk: Path) -> int:
 
 
 class Layout:
-    """The segments of a composed chunk: bytes, or (file, offset, size)."""
+    """The segments of a composed chunk: bytes, or (file, offset, size). Plan
+    paths are relative to `base`, by default the chunk's task data directory."""
 
-    def __init__(self, chunk: Path):
+    def __init__(self, chunk: Path, base: Path | None = None):
         self.plan = plan_path(chunk)
         raw = orjson.loads(self.plan.read_bytes())   # FileNotFoundError: no such chunk
-        base = self.plan.parent.parent.parent.resolve()
+        base = Path(base or self.plan.parent.parent.parent).resolve()
         if "range" in raw:
             rel, offset, size = raw["range"]
-            self.segments = [(_inside(base, rel), offset, size)]
+            self._set([(_inside(base, rel), offset, size)])
         else:
-            self.segments = _zip_segments(base, raw["zip"])
-        self.starts, position = [], 0
-        for segment in self.segments:
+            self._set(_zip_segments(base, raw["zip"]))
+
+    @classmethod
+    def of(cls, segments: list) -> "Layout":
+        layout = cls.__new__(cls)
+        layout.plan = None
+        layout._set(segments)
+        return layout
+
+    def _set(self, segments: list) -> None:
+        self.segments, self.starts, position = segments, [], 0
+        for segment in segments:
             self.starts.append(position)
             position += len(segment) if isinstance(segment, bytes) else segment[2]
         self.size = position
@@ -188,3 +199,44 @@ def open_chunk(chunk: Path):
         return open(chunk, "rb")
     except FileNotFoundError:
         return io.BufferedReader(Reader(Layout(chunk)), 1 << 16)
+
+
+def open_range(path: Path, offset: int, size: int):
+    """A binary file of `size` bytes of `path` from `offset`."""
+    return io.BufferedReader(Reader(Layout.of([(Path(path), offset, size)])), 1 << 16)
+
+
+def members(chunk: Path) -> list[tuple[str, Path, int, int, int]]:
+    """[(name, file, offset, size, crc)] of a stored zip chunk's members, from
+    its plan or from the zip's own headers."""
+    if not chunk.exists():
+        base = plan_path(chunk).parent.parent.parent.resolve()
+        return [(name, _inside(base, rel), offset, size, crc)
+                for name, rel, offset, size, crc in orjson.loads(plan_path(chunk).read_bytes())["zip"]]
+    out = []
+    with open(chunk, "rb") as f, zipfile.ZipFile(f) as zf:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
+                raise ValueError(f"{chunk.name} holds a compressed member")
+            out.append((info.filename, chunk, data_offset(f.fileno(), info), info.file_size, info.CRC))
+    return out
+
+
+def data_offset(fd: int, info: zipfile.ZipInfo) -> int:
+    """Where a member's bytes start in its zip (after the local header)."""
+    head = os.pread(fd, 30, info.header_offset)
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_length, extra_length = struct.unpack("<HH", head[26:30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
+def span(chunk: Path) -> tuple[Path, int, int]:
+    """(file, offset, size) holding a chunk's bytes: the chunk itself, or the
+    one byte range its plan names."""
+    if chunk.exists():
+        return chunk, 0, chunk.stat().st_size
+    found = Layout(chunk).single_range()
+    if found is None:
+        raise ValueError(f"{chunk.name} is laid out from several files")
+    return found
