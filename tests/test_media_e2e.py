@@ -309,3 +309,32 @@ def test_ground_truth_job_from_validation_params(sdk, tmp_path):
         sdk.tasks.create_from_data(_spec("gt bad"), paths, data_params={
             "validation_params": {"mode": "gt", "frame_selection_method": "random_uniform", "frame_count": 99}})
 
+
+
+def test_original_chunks_are_composed_and_each_original_is_kept_once(stack, sdk, tmp_path):
+    """Original chunks are plans over the kept files, not copies; what no chunk
+    reads (the uploaded archive once unpacked, frames left out by the step)
+    is not kept. The chunks still read as the zips the client expects."""
+    src = make_images(tmp_path / "src", 6, size=(20, 10))
+    archive = tmp_path / "pack.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in src:
+            zf.write(p, f"in/{p.name}")
+    loose = make_images(tmp_path / "loose", 2, size=(20, 10), prefix="loose_")
+    task = sdk.tasks.create_from_data(_spec("kept once"), [archive, *loose], data_params={"frame_step": 2})
+    names = [f.name for f in task.get_meta().frames]
+    assert names == ["in/img_000.png", "in/img_002.png", "in/img_004.png", "loose_000.png"]
+    data = stack.storage / "tasks" / str(task.id) / "data"
+    assert (data / "chunks" / "original" / "0.zip.plan").is_file()
+    assert not (data / "chunks" / "original" / "0.zip").exists()
+    kept = sorted(str(p.relative_to(data)) for p in data.rglob("*.png"))
+    assert kept == ["extracted/0/in/img_000.png", "extracted/0/in/img_002.png", "extracted/0/in/img_004.png",
+                    "upload/loose_000.png"]
+    assert not list(data.rglob("pack.zip"))
+    out = io.BytesIO()
+    task.download_chunk(0, out, quality="original")
+    with zipfile.ZipFile(out) as zf:
+        assert zf.testzip() is None
+        bodies = [zf.read(i) for i in zf.infolist()]
+    expected = [p.read_bytes() for p in (src[0], src[2], src[4], loose[0])]
+    assert bodies == expected

@@ -267,7 +267,7 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
         done = cache.frame(s.name, s.path, compute) if s.path.parent == files.upload else compute()
         return done, _kept(files, done.original)
 
-    composed_any = False
+    used: set[Path] = set()
     with ThreadPoolExecutor(max(1, limits.threads)) as pool:
         for number, first in enumerate(range(0, len(sources), chunk_size)):
             part = sources[first:first + chunk_size]
@@ -278,7 +278,7 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
                        if k is not None]
             if len(members) == len(done) and composed.composable([(m[0], m[3]) for m in members]):
                 composed.write_zip_plan(original, base, members)
-                composed_any = True
+                used.update(f.original for f in done)
             else:
                 chunks.write_zip(original, [(f.original, f.original_ext) for f in done])
             for i, (s, f) in enumerate(zip(part, done)):
@@ -291,9 +291,25 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
             progress((first + len(part)) / len(sources), f"Processed {first + len(part)} of {len(sources)} images")
     write_json(files.frames(base), frames_meta)
     (files.preview(base)).write_bytes(preview)
-    if composed_any and files.upload.exists():
+    _prune([files.upload, base / "extracted", base / "remote"], used)
+    if files.upload.exists():
         os.replace(files.upload, base / KEPT_UPLOADS)   # where the composed chunks say they are
     return images_summary(chunk_size, len(sources))
+
+
+def _prune(folders: list[Path], used: set[Path]) -> None:
+    """Deletes what no composed chunk reads (unpacked archives, frames left out
+    by the frame filter, manifests, files copied into chunks), so a task keeps
+    each original once."""
+    for folder in folders:
+        for path in sorted(folder.rglob("*"), reverse=True) if folder.exists() else []:
+            if path.is_dir() and not path.is_symlink():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif path not in used:
+                path.unlink()
+        if folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 KEPT_UPLOADS = "upload"
