@@ -24,6 +24,7 @@ from PIL import Image  # noqa: E402
 from bench._common import running_stack, sdk_client  # noqa: E402
 
 TARGET = 1.5
+ROUNDS = 2
 
 
 def make_images(folder: Path, count: int) -> list[Path]:
@@ -71,28 +72,46 @@ def main():
             type="rectangle", label_id=label, frame=i % args.images,
             points=[float(i % 1800), float(i % 1000), float(i % 1800 + 60), float(i % 1000 + 40)])
             for i in range(args.shapes)]))
-        base = baseline(paths, work)
-        start = time.perf_counter()
-        stamps = [datetime.now(timezone.utc)]
-        archive = work / "backup.zip"
-        task.download_backup(archive)
-        middle = time.perf_counter()
-        stamps.append(datetime.now(timezone.utc))
-        restored = sdk.tasks.create_from_backup(archive)
-        end = time.perf_counter()
-        stamps.append(datetime.now(timezone.utc))
-        assert restored.size == args.images
-        print(f"backup {middle - start:.2f} s + restore {end - middle:.2f} s = {end - start:.2f} s; "
-              f"zip + unzip of the same files {base:.2f} s ({archive.stat().st_size / 2**20:.0f} MiB archive)")
-        requests = {r.operation.type: r for r in sdk.api_client.requests_api.list()[0].results}
-        for kind, (begin, done) in (("export:backup", stamps[:2]), ("import:backup", stamps[1:])):
-            r = requests[kind]
-            print(f"  {kind}: {(r.created_date - begin).total_seconds():.2f} s to the request, "
-                  f"queued {(r.started_date - r.created_date).total_seconds():.2f} s, "
-                  f"worker {(r.finished_date - r.started_date).total_seconds():.2f} s, "
-                  f"then {(done - r.finished_date).total_seconds():.2f} s to the end")
-        print(f"ratio: {(end - start) / base:.2f} (target <= {TARGET:g})")
+        # The machine may be shared: alternate the two measurements and keep
+        # the best of each. Each side deletes its own client-side files after
+        # a round (the baseline its zip and unzipped copy, ours the download).
+        bases, runs = [], []
+        for run in range(ROUNDS):
+            # A new name is a new task version: the export is made again, not reused.
+            task.update(models.PatchedTaskWriteRequest(name=f"bench backup {run}"))
+            bases.append(baseline(paths, work))
+            runs.append(_ours(sdk, task, work, args.images))
+            print(f"run {run}: baseline {bases[-1]:.2f} s, ours {runs[-1]:.2f} s")
+        best = min(runs)
+        print(f"zip + unzip of the same files: {min(bases):.2f} s; backup + restore: {best:.2f} s")
+        print(f"ratio: {best / min(bases):.2f} (target <= {TARGET:g})")
 
+
+def _ours(sdk, task, work: Path, images: int) -> float:
+    start = time.perf_counter()
+    stamps = [datetime.now(timezone.utc)]
+    archive = work / "backup.zip"
+    task.download_backup(archive)
+    middle = time.perf_counter()
+    stamps.append(datetime.now(timezone.utc))
+    restored = sdk.tasks.create_from_backup(archive)
+    end = time.perf_counter()
+    stamps.append(datetime.now(timezone.utc))
+    assert restored.size == images
+    print(f"backup {middle - start:.2f} s + restore {end - middle:.2f} s = {end - start:.2f} s "
+          f"({archive.stat().st_size / 2**20:.0f} MiB archive)")
+    requests = {}
+    for r in sdk.api_client.requests_api.list()[0].results:
+        if r.operation.type not in requests or r.created_date > requests[r.operation.type].created_date:
+            requests[r.operation.type] = r
+    for kind, (begin, done) in (("export:backup", stamps[:2]), ("import:backup", stamps[1:])):
+        r = requests[kind]
+        print(f"  {kind}: {(r.created_date - begin).total_seconds():.2f} s to the request, "
+              f"queued {(r.started_date - r.created_date).total_seconds():.2f} s, "
+              f"worker {(r.finished_date - r.started_date).total_seconds():.2f} s, "
+              f"then {(done - r.finished_date).total_seconds():.2f} s to the end")
+    archive.unlink()
+    return end - start
 
 if __name__ == "__main__":
     main()
