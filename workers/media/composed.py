@@ -1,8 +1,11 @@
 """Chunks laid out from byte ranges of files the task keeps anyway.
 
-Writing an original chunk copies every original byte once more, and on these
-machines a written MiB costs ~2 ms of kernel CPU: for 300 uploaded 1080p JPEGs
-that copy was 0.8 s of a 4.8 s task creation, and a restore copied the whole
+Writing an original chunk copies every original byte once more. Copies are
+never free, and on these VMs they are dear: a MiB written into memory the
+guest has not touched before costs ~2.5 ms of kernel CPU (the host backs
+guest pages on first touch; a fresh server's page cache grows into such
+memory), ten times a write into recycled pages. For 300 uploaded 1080p JPEGs
+the copy was 0.8 s of a 4.8 s task creation, and a restore copied the whole
 backup twice. A composed chunk is instead a small plan stored where the zip
 would be (`N.zip.plan`): either the members of a stored zip, each a byte range
 of a kept file with its CRC, or one byte range holding a whole zip (a chunk
