@@ -21,7 +21,7 @@ import orjson
 
 from domain import annotations, labels as label_ops
 from domain.errors import NotFound
-from workers.media import composed
+from storage import composed
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

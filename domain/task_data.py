@@ -23,8 +23,8 @@ from filelock import FileLock
 
 from domain import clock, data_request, requests as rq, share
 from domain.errors import Conflict, Invalid, NotFound
+from storage import composed
 from storage.documents import write_atomic
-from workers.media import composed
 
 
 class TaskFiles:

@@ -80,13 +80,13 @@ def download(rq_id: str | None, expected_type: str, target_id_key: str, target_i
     if path.suffix == ".zip":
         return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name, conditional=True)
     try:
-        layout, modified = archives().layout(doc["result_file"]), path.stat().st_mtime
+        layout = archives().layout(doc["result_file"])
     except FileNotFoundError:
         raise NotFound("The exported file has expired; export again.") from None
     response = Response(layout.stream(), mimetype="application/zip", direct_passthrough=True)
     response.content_length = layout.size
     response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.last_modified = modified
+    response.last_modified = layout.stat.st_mtime
     return response
 
 

@@ -9,7 +9,8 @@ import zlib
 
 import pytest
 
-from workers.media import chunks, composed
+from storage import composed
+from workers.media import chunks
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ import orjson
 
 from domain import task_data
 from domain.task_data import TaskFiles, write_json
-from workers.media import build, chunks, composed, images
+from storage import composed
+from workers.media import build, chunks, images
 from workers.media.images import MediaError
 
 INDEX = "chunks/index.json"

@@ -3,9 +3,9 @@
 A backup is mostly bytes the server already keeps (original files, chunks).
 `WrittenZip` copies them into a zip file; `PlannedZip` instead pins each
 source file with a hard link in a parts folder and records a composed-zip
-plan (`workers/media/composed.py`), so the archive is laid out only when it
+plan (`storage/composed.py`), so the archive is laid out only when it
 is downloaded. On these VMs a MiB written into never-touched memory costs
-~2.5 ms of kernel CPU (workers/media/composed.py): for the bench's 562 MiB
+~2.5 ms of kernel CPU (storage/composed.py): for the bench's 562 MiB
 backup the copy was most of its export's 1.34 s.
 Links keep the bytes even when the task is deleted before the download,
 since the server never rewrites a file in place.
@@ -17,7 +17,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from workers.media import chunks, composed
+from storage import composed
+from workers.media import chunks
 
 
 class NotPlannable(Exception):

@@ -16,7 +16,7 @@ from server import tus
 from server.auth import current_user
 from server.context import services, store
 from server.multipart import StreamedForm
-from workers.media import composed
+from storage import composed
 from workers.media.images import MediaError
 
 blp = Blueprint("data", __name__, url_prefix="/api", description="Task data")
@@ -225,7 +225,7 @@ def _composed(layout, mimetype: str, data: dict):
     A chunk that is one byte range of a file (inside a kept backup) is sent
     from that file positioned at its offset, which gunicorn passes to
     sendfile(2) like a whole file."""
-    st = layout.plan.stat()
+    st = layout.stat
     body = wrap_file(request.environ, layout.open_range()) if layout.single_range() else layout.stream()
     response = Response(body, mimetype=mimetype, direct_passthrough=True)
     response.content_length = layout.size

@@ -28,7 +28,8 @@ import orjson
 from domain import clock, jobs as job_ops, share
 from domain.errors import DomainError
 from domain.task_data import TaskFiles, read_json, write_json
-from workers.media import archives, chunks, composed, images, precompress, video
+from storage import composed
+from workers.media import archives, chunks, images, precompress, video
 from workers.media.images import MediaError
 
 

@@ -7,7 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from workers.media import composed
+from storage import composed
 
 
 _BLOCK = 1 << 20

@@ -81,7 +81,8 @@ class Layout:
 
     def __init__(self, chunk: Path, base: Path | None = None):
         self.plan = plan_path(chunk)
-        raw = orjson.loads(self.plan.read_bytes())   # FileNotFoundError: no such chunk
+        self.stat = os.stat(self.plan)   # FileNotFoundError: no such chunk
+        raw = orjson.loads(self.plan.read_bytes())
         base = Path(base or self.plan.parent.parent.parent).resolve()
         if "range" in raw:
             rel, offset, size = raw["range"]
@@ -92,7 +93,7 @@ class Layout:
     @classmethod
     def of(cls, segments: list) -> "Layout":
         layout = cls.__new__(cls)
-        layout.plan = None
+        layout.plan = layout.stat = None
         layout._set(segments)
         return layout
 
