@@ -1,4 +1,5 @@
-"""Chunks laid out from byte ranges of files the task keeps anyway.
+"""Zips laid out from byte ranges of files the server keeps anyway (chunks,
+backup archives).
 
 Writing an original chunk copies every original byte once more. Copies are
 never free, and on these VMs they are dear: a MiB written into memory the
@@ -22,6 +23,7 @@ import io
 import os
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import orjson
@@ -66,13 +68,6 @@ def write_range_plan(chunk: Path, base: Path, path: Path, offset: int, size: int
 
 def exists(chunk: Path) -> bool:
     return chunk.exists() or plan_path(chunk).exists()
-
-
-def size(chunk: Path) -> int:
-    try:
-        return chunk.stat().st_size
-    except FileNotFoundError:
-        return Layout(chunk).size
 
 
 class Layout:
@@ -220,19 +215,40 @@ def members(chunk: Path) -> list[tuple[str, Path, int, int, int]]:
     out = []
     with open(chunk, "rb") as f, zipfile.ZipFile(f) as zf:
         for info in zf.infolist():
-            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
+            found = stored_span(f.fileno(), info)
+            if found is None:
                 raise ValueError(f"{chunk.name} holds a compressed member")
-            out.append((info.filename, chunk, data_offset(f.fileno(), info), info.file_size, info.CRC))
+            out.append((info.filename, chunk, *found, info.CRC))
     return out
 
 
-def data_offset(fd: int, info: zipfile.ZipInfo) -> int:
-    """Where a member's bytes start in its zip (after the local header)."""
+def stored_span(fd: int, info: zipfile.ZipInfo) -> tuple[int, int] | None:
+    """(offset, size) of a member's bytes in the zip open at `fd` when they
+    are stored as they are; None when compressed or encrypted."""
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
+        return None
     head = os.pread(fd, 30, info.header_offset)
     if len(head) < 30 or head[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"no local header for {info.filename}")
     name_length, extra_length = struct.unpack("<HH", head[26:30])
-    return info.header_offset + 30 + name_length + extra_length
+    return info.header_offset + 30 + name_length + extra_length, info.compress_size
+
+
+def crc(path: Path, offset: int, size: int, buffer: memoryview | None = None) -> int:
+    """CRC-32 of `size` bytes of `path` from `offset`, read through one buffer."""
+    buffer = buffer if buffer is not None else memoryview(bytearray(1 << 20))
+    value, end = 0, offset + size
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while offset < end:
+            count = os.preadv(fd, [buffer[:min(len(buffer), end - offset)]], offset)
+            if count <= 0:
+                raise OSError(f"{Path(path).name} is shorter than {end} bytes")
+            value = zlib.crc32(buffer[:count], value)
+            offset += count
+    finally:
+        os.close(fd)
+    return value
 
 
 def span(chunk: Path) -> tuple[Path, int, int]:

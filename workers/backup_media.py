@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
-import zlib
 from pathlib import Path
 
 import orjson
@@ -139,34 +138,22 @@ def _keep(archive: Path, base: Path) -> Path:
     return target
 
 
-def _stored_span(kept, info: zipfile.ZipInfo) -> tuple[int, int] | None:
-    """(offset, size) of a member's bytes in the archive when they are stored
-    as they are; None when they are compressed or encrypted."""
-    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:
-        return None
-    return composed.data_offset(kept.fileno(), info), info.compress_size
-
-
 def _verify(folder, kept, rel: str, buffer) -> tuple[int, int] | None:
     """Checks a member's bytes against its CRC; returns its stored span.
     Stored bytes are read straight from the archive (zipfile's reader costs
     as much again as the CRC); others are read through zipfile, which checks."""
     info = folder.info(rel)
-    span = _stored_span(kept, info)
+    span = composed.stored_span(kept.fileno(), info)
     if span is None:
         with folder.open(rel) as source:
             while source.readinto(buffer):
                 pass
         return None
-    offset, size = span
-    crc, end = 0, offset + size
-    while offset < end:
-        count = os.preadv(kept.fileno(), [buffer[:min(len(buffer), end - offset)]], offset)
-        if count <= 0:
-            raise zipfile.BadZipFile(f"{rel} is cut short")
-        crc = zlib.crc32(buffer[:count], crc)
-        offset += count
-    if crc != info.CRC:
+    try:
+        matches = composed.crc(Path(kept.name), *span, buffer) == info.CRC
+    except OSError:
+        matches = False
+    if not matches:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {rel!r}")
     return span
 

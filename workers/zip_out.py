@@ -60,11 +60,7 @@ class PlannedZip:
     def add_range(self, name: str, path: Path, offset: int, size: int, crc: int | None = None) -> None:
         pinned = self._pin(path)
         if crc is None:
-            with composed.open_range(pinned, offset, size) as source:
-                crc, block = 0, bytearray(1 << 20)
-                view = memoryview(block)
-                while count := source.readinto(view):
-                    crc = zlib.crc32(view[:count], crc)
+            crc = composed.crc(pinned, offset, size)
         self.entries.append((name, pinned, offset, size, crc))
 
     def _pin(self, path: Path) -> Path:

@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,8 +327,8 @@ def _kept(files: TaskFiles, original) -> tuple[Path, int, int, int] | None:
         final = files.build / KEPT_UPLOADS / original.relative_to(files.upload)
     else:
         return None
-    body = original.read_bytes()
-    return final, 0, len(body), zlib.crc32(body)
+    size = original.stat().st_size
+    return final, 0, size, composed.crc(original, 0, size)
 
 
 def images_summary(chunk_size: int, size: int) -> dict:
