@@ -17,7 +17,7 @@ from flask import Response, jsonify, request, send_file
 
 from domain import exports, requests as rq
 from domain.errors import Invalid, NotFound
-from server import tus
+from server import laid_out, tus
 from server.auth import current_user
 from server.context import services, store
 
@@ -83,10 +83,8 @@ def download(rq_id: str | None, expected_type: str, target_id_key: str, target_i
         layout = archives().layout(doc["result_file"])
     except FileNotFoundError:
         raise NotFound("The exported file has expired; export again.") from None
-    response = Response(layout.stream(), mimetype="application/zip", direct_passthrough=True)
-    response.content_length = layout.size
+    response = laid_out.response(layout, "application/zip")
     response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.last_modified = layout.stat.st_mtime
     return response
 
 

@@ -8,11 +8,10 @@ import zlib
 import orjson
 from flask import Response, request, send_file
 from flask_smorest import Blueprint
-from werkzeug.wsgi import wrap_file
 
 from domain import access, requests as rq, task_data
-from domain.errors import Conflict, Invalid, NotFound
-from server import tus
+from domain.errors import Conflict, Invalid
+from server import laid_out, tus
 from server.auth import current_user
 from server.context import services, store
 from server.multipart import StreamedForm
@@ -221,16 +220,10 @@ def _chunk_response(path, data: dict, quality: str) -> Response:
 
 
 def _composed(layout, mimetype: str, data: dict):
-    """A chunk laid out from its plan: exact length, conditional like a file.
-    A chunk that is one byte range of a file (inside a kept backup) is sent
-    from that file positioned at its offset, which gunicorn passes to
-    sendfile(2) like a whole file."""
+    """A chunk laid out from its plan, conditional like a file."""
     st = layout.stat
-    body = wrap_file(request.environ, layout.open_range()) if layout.single_range() else layout.stream()
-    response = Response(body, mimetype=mimetype, direct_passthrough=True)
-    response.content_length = layout.size
+    response = laid_out.response(layout, mimetype)
     response.set_etag(f"{st.st_mtime_ns}-{st.st_size}-{layout.size}")
-    response.last_modified = st.st_mtime
     response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
     response.headers["X-Updated-Date"] = data["chunks_updated_date"]
     return response.make_conditional(request), st
