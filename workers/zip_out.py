@@ -26,6 +26,8 @@ class NotPlannable(Exception):
 
 
 class WrittenZip:
+    """The members copied into a zip at `path` (closed through `.zf`)."""
+
     def __init__(self, path: Path):
         self.zf = zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True)
 
@@ -35,9 +37,6 @@ class WrittenZip:
     def add_range(self, name: str, path: Path, offset: int, size: int, crc: int | None = None) -> None:
         with composed.open_range(path, offset, size) as source:
             chunks.add_member(self.zf, name, source, size)
-
-    def close(self) -> None:
-        self.zf.close()
 
 
 class PlannedZip:
