@@ -8,6 +8,8 @@ configured TTL are deleted by `cleanup` (run on every export and hourly).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -101,6 +103,19 @@ class Archives:
         """How to lay out a planned archive's bytes (FileNotFoundError if gone)."""
         return composed.Layout(self.path(key), base=self.parts(key))
 
+    def pinned_layout(self, key: str) -> composed.Layout:
+        """The layout of a planned archive whose parts stay on disk for as long
+        as the layout lives: a download reads them lazily, so `cleanup` and a
+        re-export must not remove them underneath it (FileNotFoundError if gone)."""
+        for _ in range(3):
+            pin = _FolderLock(self.parts(key), fcntl.LOCK_SH)   # FileNotFoundError: no parts
+            if pin.current():
+                layout = self.layout(key)
+                layout.pin = pin
+                return layout
+            pin.close()   # replaced by a re-export while we waited: take the new one
+        raise FileNotFoundError(self.parts(key))
+
     def writing(self, key: str) -> Path:
         """A temporary path to build the archive (or its parts folder) at;
         `commit` or `commit_plan` moves it in place."""
@@ -114,41 +129,117 @@ class Archives:
 
     def commit_plan(self, tmp_parts: Path, key: str, write_plan) -> Path:
         """Moves a planned archive's parts in place, then writes its plan with
-        `write_plan(archive path)`: the plan, written last, is what counts."""
+        `write_plan(archive path)`: the plan, written last, is what counts.
+        While a download still reads the previous archive of this key, that
+        one is kept and refreshed instead: the same key means the same content."""
         parts = self.parts(key)
-        self.plan(key).unlink(missing_ok=True)
-        shutil.rmtree(parts, ignore_errors=True)
-        os.replace(tmp_parts, parts)
-        write_plan(self.path(key))
-        return self.plan(key)
+
+        def replace():
+            self.plan(key).unlink(missing_ok=True)
+            shutil.rmtree(parts, ignore_errors=True)
+            os.replace(tmp_parts, parts)
+            write_plan(self.path(key))
+            return self.plan(key)
+        with _unused(parts) as free:
+            if free:
+                return replace()
+            if self.plan(key).exists():
+                shutil.rmtree(tmp_parts, ignore_errors=True)
+                os.utime(self.plan(key))
+                return self.plan(key)
+        # Without a plan, a download holds the lock only until it finds none.
+        with _unused(parts, wait=True):
+            return replace()
 
     def cleanup(self) -> int:
         """Delete expired archives and plans (with their parts) and abandoned
-        temporary files and folders; returns how many."""
+        temporary files and folders; returns how many. Parts a download is
+        reading (`pinned_layout`) are left for a later run."""
         removed = 0
         now = time.time()
+        plan_suffix = ".zip" + composed.SUFFIX
         for path in self.root.glob("*") if self.root.exists() else []:
             try:
                 name = path.name
                 if name.endswith(".parts"):
                     if self.plan(name[:-len(".parts")]).exists() or now - path.stat().st_mtime < 6 * 3600:
                         continue
+                    with _unused(path) as free:
+                        if free:
+                            shutil.rmtree(path, ignore_errors=True)
+                            removed += 1
+                    continue
+                archive = name.endswith((".zip", plan_suffix))
+                limit = self.ttl if archive else max(self.ttl, 6 * 3600)
+                if now - path.stat().st_mtime < limit:
+                    continue
+                if name.endswith(plan_suffix):
+                    parts = self.parts(name[:-len(plan_suffix)])
+                    with _unused(parts) as free:
+                        if free:
+                            path.unlink()
+                            shutil.rmtree(parts, ignore_errors=True)
+                            removed += 1
+                elif path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                     removed += 1
-                    continue
-                archive = name.endswith((".zip", ".zip" + composed.SUFFIX))
-                limit = self.ttl if archive else max(self.ttl, 6 * 3600)
-                if now - path.stat().st_mtime >= limit:
-                    if path.is_dir():
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        path.unlink()
-                    if name.endswith(".zip" + composed.SUFFIX):
-                        shutil.rmtree(self.parts(name[:-len(".zip" + composed.SUFFIX)]), ignore_errors=True)
+                else:
+                    path.unlink()
                     removed += 1
             except FileNotFoundError:
                 pass
         return removed
+
+
+class _FolderLock:
+    """An flock(2) on a folder, released by `close` or when the object is
+    dropped (a HEAD response never iterates, so never closes, its body), and
+    by the kernel when the process dies."""
+
+    fd = None
+
+    def __init__(self, folder: Path, mode: int):
+        self.folder = Path(folder)
+        self.fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(self.fd, mode)
+        except BaseException:
+            self.close()
+            raise
+
+    def current(self) -> bool:
+        """Whether the locked folder is still the one at its path."""
+        try:
+            here = os.stat(self.folder)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self.fd)
+        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    __del__ = close
+
+
+@contextlib.contextmanager
+def _unused(folder: Path, wait: bool = False):
+    """Yields whether no download pins `folder` (True if it does not exist),
+    holding that answer until the block ends; `wait` waits for the pins to go."""
+    try:
+        lock = _FolderLock(folder, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except FileNotFoundError:
+        yield True
+        return
+    except BlockingIOError:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.close()
 
 
 def download_name(kind: str, name: str, what: str, ext: str = "zip") -> str:

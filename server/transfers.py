@@ -80,7 +80,7 @@ def download(rq_id: str | None, expected_type: str, target_id_key: str, target_i
     if path.suffix == ".zip":
         return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name, conditional=True)
     try:
-        layout = archives().layout(doc["result_file"])
+        layout = archives().pinned_layout(doc["result_file"])
     except FileNotFoundError:
         raise NotFound("The exported file has expired; export again.") from None
     response = laid_out.response(layout, "application/zip")

@@ -72,7 +72,10 @@ def exists(chunk: Path) -> bool:
 
 class Layout:
     """The segments of a composed chunk: bytes, or (file, offset, size). Plan
-    paths are relative to `base`, by default the chunk's task data directory."""
+    paths are relative to `base`, by default the chunk's task data directory.
+    `pin` holds whatever must live as long as the layout (a lock on its files)."""
+
+    pin = None
 
     def __init__(self, chunk: Path, base: Path | None = None):
         self.plan = plan_path(chunk)

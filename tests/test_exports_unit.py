@@ -118,3 +118,36 @@ def test_a_plan_needs_hard_links(tmp_path, monkeypatch):
     planned = zip_out.PlannedZip(tmp_path / "parts")
     with pytest.raises(zip_out.NotPlannable, match="link"):
         planned.add_range("a", source, 0, 3)
+
+
+def test_a_download_keeps_its_parts_until_it_ends(tmp_path):
+    """A download lays the archive out lazily from its parts: neither expiry
+    nor a re-export of the same key may remove them while it streams."""
+    import gc
+    import io
+    import zipfile
+    layout = Layout(tmp_path)
+    archives = exports.Archives(layout, ttl=60)
+    members = {"data/a.bin": os.urandom(50000), "data/b.bin": os.urandom(50000)}
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"".join(members.values()))
+    plan = _planned(archives, "k5", source, members)
+    pinned = archives.pinned_layout("k5")
+    stream = pinned.stream(4096)
+    head = next(stream)
+    old = time.time() - 7 * 3600
+    os.utime(plan, (old, old))
+    assert archives.fresh("k5") is None
+    assert archives.cleanup() == 0 and plan.exists()
+    other = tmp_path / "other.bin"
+    other.write_bytes(os.urandom(100000))
+    assert _planned(archives, "k5", other, members) == plan, "the archive being read is kept"
+    assert archives.fresh("k5") == plan, "and refreshed, since the same key is the same content"
+    with zipfile.ZipFile(io.BytesIO(head + b"".join(stream))) as zf:
+        assert {n: zf.read(n) for n in members} == members
+    assert not [p for p in archives.root.iterdir() if p.name.endswith(".tmp")], "the new parts went"
+    del pinned, stream
+    gc.collect()
+    os.utime(plan, (old, old))
+    assert archives.cleanup() == 1
+    assert not plan.exists() and not archives.parts("k5").exists()
