@@ -8,7 +8,6 @@ Pillow on both cores (the unavoidable work). Target ratio ≤ 1.3.
 from __future__ import annotations
 
 import io
-import os
 import random
 import sys
 import tempfile

@@ -245,13 +245,11 @@ def chunk_file(layout, task: dict, number: int, quality: str) -> Path:
     if not composed.exists(path):
         if data["media"] != "video":
             raise NotFound("Chunk not found")
-        from workers.media import video
         with FileLock(str(path) + ".lock"):
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 first_task = number * data["chunk_size"]
                 last_task = min(first_task + data["chunk_size"], data["size"]) - 1
-                step = data.get("step", 1)
                 _video_chunk(layout, task, path, first_task, last_task, quality)
     return path
 
@@ -295,7 +293,7 @@ def job_chunk_file(layout, task: dict, job: dict, index: int, quality: str) -> P
     path = files.data / "job_chunks" / f"{job['id']}-{quality}-{index}-{first}-{last}.{ext}"
     if path.exists():
         return path
-    from workers.media import chunks, video
+    from workers.media import chunks
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         if path.exists():

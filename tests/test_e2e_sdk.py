@@ -5,7 +5,6 @@ import pytest
 from cvat_sdk import make_client
 from cvat_sdk.api_client import exceptions, models
 from cvat_sdk.core.client import Client, Config
-from cvat_sdk.core.proxies.tasks import ResourceType
 
 from tests.stack import ADMIN
 

@@ -7,7 +7,6 @@ import io
 import json
 import stat
 import tarfile
-import time
 import zipfile
 
 import pytest

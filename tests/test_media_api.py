@@ -11,8 +11,6 @@ import zipfile
 import pytest
 from PIL import Image
 
-from tests.media_helpers import make_images
-
 
 def _task(session, stack, name="t", **kw):
     r = session.post(stack.url + "/api/tasks", json={"name": name, "labels": [{"name": "car"}], **kw})

@@ -12,7 +12,6 @@ import requests
 from cvat_sdk import make_client, models
 from PIL import Image
 
-from tests.stack import ADMIN
 
 PASSWORD = "Matrix-pass-1"
 

@@ -3,7 +3,6 @@ rasterisation; text files parsed by hand; imports compared per frame and label."
 import io
 import zipfile
 
-import pytest
 from PIL import Image, ImageDraw
 
 from tests.formats import sample

@@ -1,5 +1,4 @@
 """Video tasks (frame_%06d names, .PNG images) and job exports whose frames do not start at 0."""
-import copy
 import json
 import zipfile
 

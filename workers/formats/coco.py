@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 
 from workers.formats import common, geometry
-from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,
-                                   image_name, item_id, r2, shape_attributes, subsets)
+from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, image_name,
+                                   r2, shape_attributes, subsets)
 
 INSTANCE_TYPES = ("rectangle", "polygon", "mask", "ellipse")
 LICENSES = [{"name": "", "id": 0, "url": ""}]

@@ -5,9 +5,6 @@ full-image masks with compressed RLE counts; cuboids are dropped. Streamed item 
 """
 from __future__ import annotations
 
-import posixpath
-from pathlib import Path
-
 import orjson
 
 from workers.formats import common, geometry

@@ -6,7 +6,6 @@ from __future__ import annotations
 import posixpath
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 from workers.formats import common, geometry
 from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,

@@ -13,8 +13,8 @@ import posixpath
 import re
 
 from workers.formats import common
-from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, image_name,
-                                   item_id, subsets)
+from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, item_id,
+                                   subsets)
 
 PATTERN = re.compile(r"([\w-]+)_([-\d]+)")
 

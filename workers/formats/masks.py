@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 from workers.formats import common, geometry
-from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels,
-                                   image_name, item_id, r2, subsets)
+from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, item_id,
+                                   r2, subsets)
 from workers.formats.voc import (LABELMAP_HEADER, hex_color, import_segmentation, parse_labelmap,
                                  png_bytes, voc_color)
 

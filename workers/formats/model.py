@@ -17,7 +17,6 @@ frame matching of imported items (§2.5 step 4) and the import post-processing (
 """
 from __future__ import annotations
 
-import math
 import posixpath
 import re
 from typing import Iterable, Iterator

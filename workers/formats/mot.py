@@ -7,7 +7,7 @@ import io
 import posixpath
 
 from workers.formats import common
-from workers.formats.model import (FormatError, FrameObjects, ImportBuilder, Labels, image_name, item_id, r2)
+from workers.formats.model import FormatError, FrameObjects, ImportBuilder, Labels, item_id, r2
 
 MOT_CLASSES = ["pedestrian", "person on vehicle", "car", "bicycle", "motorbike", "non motorized vehicle",
                "static person", "distractor", "occluder", "occluder on the ground", "occluder full",

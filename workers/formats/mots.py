@@ -4,7 +4,6 @@ Only tracks are exported (standalone shapes are skipped); rectangles, polygons, 
 ellipses are rasterised. Import builds polygon tracks."""
 from __future__ import annotations
 
-import posixpath
 
 from workers.formats import common, geometry
 from workers.formats.model import FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, item_id, subsets

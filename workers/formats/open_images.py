@@ -19,8 +19,8 @@ import json
 import posixpath
 
 from workers.formats import common, geometry
-from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, image_name,
-                                   item_id, r2, subsets)
+from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, item_id,
+                                   r2, subsets)
 from workers.formats.raster import read_png
 from workers.formats.voc import add_mask, png_bytes
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
-import posixpath
 
 from workers.formats import common
-from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, image_name,
-                                   item_id, r2, subsets)
+from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, item_id,
+                                   r2, subsets)
 
 BB_HEADER = ["NAME_ID", "X", "Y", "W", "H"]
 LM_HEADER = ["NAME_ID"] + [f"P{i}{c}" for i in range(1, 6) for c in "XY"]
