@@ -4,6 +4,7 @@ request lifecycle (lease, cancel, re-delivery)."""
 from __future__ import annotations
 
 import io
+import os
 import time
 import zipfile
 
@@ -36,6 +37,20 @@ def test_archive_member_and_size_limits(tmp_path):
     ok = _zip(tmp_path / "ok.zip", {"a/b/c.png": b"1", "d.png": b"2", "a/": b""})
     assert sorted(archives.extract(ok, tmp_path / "out3", "ok.zip", 10, 100)) == ["a/b/c.png", "d.png"]
     assert (tmp_path / "out3" / "a" / "b" / "c.png").read_bytes() == b"1"
+
+
+def test_a_truncated_archive_fails_by_name(tmp_path):
+    import tarfile
+    whole = tmp_path / "whole.tar.gz"
+    body = tmp_path / "a.png"
+    body.write_bytes(os.urandom(200_000))
+    with tarfile.open(whole, "w:gz") as tf:
+        tf.add(body, "a.png")
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[:-5000])
+    with pytest.raises(MediaError, match="Archive cut.tar.gz: can't be unpacked"):
+        archives.extract(cut, tmp_path / "out", "cut.tar.gz", 10, 10**9)
+    assert not (tmp_path / "out").exists()
 
 
 def test_decompression_bomb_guard(tmp_path):

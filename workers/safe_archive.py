@@ -14,6 +14,7 @@ import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 DEFAULT_MAX_MEMBERS = 100_000
@@ -153,6 +154,13 @@ def extract(archive: str | Path, dest: str | Path, *, label: str | None = None,
             _extract_tar(archive, dest, budget, names)
         else:
             raise ArchiveError(f"{label}: not a ZIP or TAR archive")
+    except ArchiveError:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, RuntimeError, zlib.error) as e:
+        # a truncated or damaged archive, an encrypted member, a full disk
+        shutil.rmtree(dest, ignore_errors=True)
+        raise ArchiveError(f"{label}: can't be unpacked ({e})") from None
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise

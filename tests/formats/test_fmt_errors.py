@@ -175,6 +175,11 @@ def test_safe_archive_tar(tmp_path):
         tf.addfile(info, io.BytesIO(b"x"))
     with pytest.raises(safe_archive.ArchiveError, match="zip slip"):
         safe_archive.extract(slip, tmp_path / "s")
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(good.read_bytes()[:700])  # the member's bytes end early
+    with pytest.raises(safe_archive.ArchiveError, match="cut.tar: can't be unpacked"):
+        safe_archive.extract(cut, tmp_path / "c")
+    assert not (tmp_path / "c").exists()
 
 
 def test_registry_names_match_cvat():
