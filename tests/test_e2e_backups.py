@@ -174,6 +174,7 @@ def _cvat_backup(path: Path, **overrides):
                {"version": 0, "tags": [{"frame": 2, "label": "cat", "group": 0, "source": "manual",
                                         "attributes": []}], "shapes": [], "tracks": []}]
     meta.update(overrides.pop("meta", {}))
+    meta["data"]["sorting_method"] = overrides.pop("sorting_method", "lexicographical")
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("task.json", json.dumps(meta))
         z.writestr("annotations.json", json.dumps(overrides.pop("annotations", per_job)))
@@ -182,7 +183,8 @@ def _cvat_backup(path: Path, **overrides):
             z.writestr(f"data/sub/frame_{i}.png", _png(i))
             lines.append({"name": f"sub/frame_{i}", "extension": ".png", "width": 40, "height": 30,
                           "meta": {"related_images": []}})
-        z.writestr("data/manifest.jsonl", "\n".join(json.dumps(l, separators=(",", ":")) for l in lines))
+        z.writestr("data/manifest.jsonl", overrides.pop(
+            "manifest", "\n".join(json.dumps(l, separators=(",", ":")) for l in lines)))
         for name, body in overrides.pop("extra", {}).items():
             z.writestr(name, body)
 
@@ -203,7 +205,7 @@ def test_restore_a_backup_made_by_cvat(sdk, tmp_path):
 @pytest.mark.parametrize("case,message", [
     ("garbage", "not a zip"), ("zip_slip", "zip slip"), ("no_task_json", "task.json"),
     ("wrong_version", "version"), ("unknown_label", "dog"), ("job_mismatch", "jobs"),
-    ("annotations_count", "one entry per job")])
+    ("annotations_count", "one entry per job"), ("bad_manifest", "manifest.jsonl is not valid json lines")])
 def test_bad_backups_fail_and_leave_nothing(sdk, stack, admin_session, tmp_path, case, message):
     archive = tmp_path / f"{case}.zip"
     if case == "garbage":
@@ -223,6 +225,8 @@ def test_bad_backups_fail_and_leave_nothing(sdk, stack, admin_session, tmp_path,
                                              {"start_frame": 1, "stop_frame": 2, "status": "annotation"}]})
     elif case == "annotations_count":
         _cvat_backup(archive, annotations=[{}])
+    elif case == "bad_manifest":
+        _cvat_backup(archive, sorting_method="predefined", manifest='{"version": "1.1"}\n{not json')
     tasks_before = admin_session.get(f"{stack.url}/api/tasks?page_size=all").json()["count"]
     with pytest.raises(BackgroundRequestException) as failure:
         sdk.tasks.create_from_backup(archive)

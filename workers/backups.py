@@ -21,6 +21,7 @@ from domain.errors import Invalid, NotFound
 from domain.task_data import TaskFiles, write_json
 from workers import backup_media, safe_archive, zip_out
 from workers.media import build
+from workers.media.images import MediaError
 
 VERSION = "1.0"
 _STATUS_TO_JOB = {"annotation": ("annotation", "new"), "validation": ("validation", "new"),
@@ -244,18 +245,6 @@ def _data_files(folder: _Folder) -> tuple[list[str], bytes | None]:
     return files, folder.read("data/manifest.jsonl") if folder.info("data/manifest.jsonl") else None
 
 
-def _manifest_names(manifest: bytes) -> list[str]:
-    names = []
-    for line in manifest.splitlines():
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise BackupError("data/manifest.jsonl is not valid JSON lines") from None
-        if isinstance(item, dict) and "name" in item:
-            names.append(item["name"] + item.get("extension", ""))
-    return names
-
-
 def _check_task_json(meta) -> dict:
     if not isinstance(meta, dict):
         raise BackupError("task.json must be a JSON object")
@@ -317,7 +306,10 @@ def _data_params(meta: dict, media: list[str], manifest: bytes | None) -> dict:
     sorting = d.get("sorting_method") or "lexicographical"
     if manifest is not None and sorting in ("predefined", "random"):
         known = set(media)
-        listed = [n for n in _manifest_names(manifest) if n in known]
+        try:
+            listed = [n for n in build.manifest_names(manifest, "data/manifest.jsonl") if n in known]
+        except MediaError as e:
+            raise BackupError(str(e)) from None
         ordered = listed + [n for n in media if n not in set(listed)]
         sorting = "predefined"
     body = {"image_quality": d.get("image_quality", 70), "chunk_size": d.get("chunk_size"),

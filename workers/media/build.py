@@ -142,13 +142,15 @@ def _expand_archives(sources: list[Source], work: Path, limits: Limits, progress
     return out
 
 
-def _manifest_order(manifest: Path) -> list[str]:
+def manifest_names(lines: bytes, label: str) -> list[str]:
+    """The file names a CVAT manifest (.jsonl) lists, in its order (the
+    header lines name no file). MediaError names `label` if it is not JSON lines."""
     names = []
-    for line in manifest.read_bytes().splitlines():
+    for line in lines.splitlines():
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError:
-            raise MediaError(f"Manifest {manifest.name} is not valid JSON lines") from None
+            raise MediaError(f"{label} is not valid JSON lines") from None
         if isinstance(item, dict) and "name" in item:
             names.append(item["name"] + item.get("extension", ""))
     return names
@@ -172,7 +174,7 @@ def _order(images_: list[Source], params, manifest: Path | None, client_order: l
         random.shuffle(shuffled)
         return shuffled
     # predefined: upload_file_order, else manifest, else arrival order
-    order = params["upload_file_order"] or (_manifest_order(manifest) if manifest else None)
+    order = params["upload_file_order"] or (manifest_names(manifest.read_bytes(), f"Manifest {manifest.name}") if manifest else None)
     if order:
         rank = {n: i for i, n in enumerate(order)}
         unknown = [s.name for s in images_ if s.name not in rank]
