@@ -174,7 +174,12 @@ def test_precompress_cache_matches_direct_processing(tmp_path):
     assert cache.get("bad.jpg", upload / "bad.jpg") is None and not cache.claimed("bad.jpg")
     assert precompress.FrameCache(tmp_path / "cache", 70, False).get("plain.png", upload / "plain.png") is None
     calls = []
-    assert cache.frame("bad.jpg", upload / "bad.jpg", lambda: calls.append(1) or "computed") == "computed"
+    assert cache.take("bad.jpg", upload / "bad.jpg", lambda: calls.append(1) or "computed") == "computed"
+    taken = cache.take("plain.png", upload / "plain.png", lambda: calls.append(1) or "computed")
+    assert taken.compressed == images.process(upload / "plain.png", "plain.png", 80).compressed and calls == [1]
+    assert cache.get("plain.png", upload / "plain.png") is None, "the build is the last user of an entry"
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+        f"turned.jpg.q80.{kind}" for kind in ("json", "jpeg", "orig"))
 
 
 def test_precompress_from_staging_name_and_stale_cache(tmp_path):

@@ -266,7 +266,7 @@ def _build_images(sources: list[Source], params, files: TaskFiles, limits: Limit
 
     def frame(s: Source):
         compute = lambda: images.process(s.path, s.name, quality, limits.jpeg_optimize)  # noqa: E731
-        done = cache.frame(s.name, s.path, compute) if s.path.parent == files.upload else compute()
+        done = cache.take(s.name, s.path, compute) if s.path.parent == files.upload else compute()
         return done, _kept(files, done.original)
 
     used: set[Path] = set()

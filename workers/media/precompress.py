@@ -87,13 +87,19 @@ class FrameCache:
             time.sleep(0.01)
         return None
 
-    def frame(self, name: str, source: Path, compute) -> Frame:
-        """Cached, awaited, or computed here (and cached for nobody: the build
-        is the last user)."""
+    def take(self, name: str, source: Path, compute) -> Frame:
+        """Cached, awaited, or computed here. The build is the cache's last
+        user, so a cached entry is deleted as it is read: the pages it held are
+        free again for the chunk written next (on these VMs a write into
+        never-touched memory costs ~10x one into recycled pages, storage/composed.py)."""
         frame = self.get(name, source)
         if frame is None and self.claimed(name):
             frame = self.wait(name, source)
-        return frame if frame is not None else compute()
+        if frame is None:
+            return compute()
+        for kind in ("json", "jpeg", "orig"):
+            self._path(name, kind).unlink(missing_ok=True)
+        return frame
 
 
 def _source(upload_dir: Path, name: str, staged: str | None) -> Path | None:
