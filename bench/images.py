@@ -8,7 +8,10 @@ Pillow on both cores (the unavoidable work). Target ratio ≤ 1.3.
 from __future__ import annotations
 
 import io
+import os
 import random
+import resource
+import signal
 import sys
 import tempfile
 import time
@@ -47,6 +50,54 @@ def _baseline_one(path: str) -> int:
         return len(out.getvalue())
 
 
+def _group_cpu(pgid: int) -> float:
+    """CPU seconds of the live processes of a process group (each part of the
+    stack runs in its own)."""
+    total = 0.0
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _own_cpu(who=resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _apart(stack, client, paths: list[Path]) -> None:
+    """One more round, not timed against the baseline, that runs the upload
+    while the worker is stopped and then the encoding and build alone, and
+    prints what each costs: where the time goes, and the CPU floor on two cores."""
+    from cvat_sdk.api_client import models
+    web, worker = stack.procs["web"].pid, stack.procs["worker"].pid
+    children = _own_cpu(resource.RUSAGE_CHILDREN)
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_baseline_one, map(str, paths), chunksize=8))
+    baseline = _own_cpu(resource.RUSAGE_CHILDREN) - children
+    task = client.tasks.create(models.TaskWriteRequest(name="bench images apart"))
+    os.killpg(worker, signal.SIGSTOP)
+    try:
+        web0, me0, t0 = _group_cpu(web), _own_cpu(), time.perf_counter()
+        task.upload_data(paths, params={"image_quality": QUALITY}, wait_for_completion=False)
+        upload, web_cpu, client_cpu = time.perf_counter() - t0, _group_cpu(web) - web0, _own_cpu() - me0
+        work0 = _group_cpu(worker)
+    finally:
+        os.killpg(worker, signal.SIGCONT)
+    t0 = time.perf_counter()
+    while task.fetch()._model.get("size") != len(paths):
+        time.sleep(0.02)
+    build, work_cpu = time.perf_counter() - t0, _group_cpu(worker) - work0
+    total = web_cpu + client_cpu + work_cpu
+    print(f"apart: upload alone {upload:.2f} s (web {web_cpu:.2f} + client {client_cpu:.2f} CPU s), then "
+          f"encoding and build alone {build:.2f} s (worker {work_cpu:.2f} CPU s); {total:.2f} CPU s in all "
+          f"against the baseline's {baseline:.2f}, a floor of {total / baseline:.2f} on fully used cores")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
         paths = [Path(tmp) / f"frame_{i:04d}.jpg" for i in range(COUNT)]
@@ -75,6 +126,7 @@ def main() -> None:
                 print(f"run {run}: baseline {baselines[-1]:.2f} s, ours {ours_runs[-1]:.2f} s "
                       f"(upload {ours_runs[-1] - waited - built:.2f} s, then encoding still queued "
                       f"{waited:.2f} s, final build {built:.2f} s)")
+            _apart(stack, client, paths)
         baseline, ours = min(baselines), min(ours_runs)
         print(f"baseline (decode + JPEG q{QUALITY}, Pillow, 2 processes): {baseline:.2f} s")
         print(f"ours (upload + build, to finished): {ours:.2f} s, {COUNT / ours:.1f} images/s")
