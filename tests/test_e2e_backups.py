@@ -59,6 +59,13 @@ def rich_task(sdk, tmp_path):
     task = sdk.tasks.create_from_data(models.TaskWriteRequest(name="backup me", labels=LABELS, segment_size=2,
                                                               bug_tracker="https://bugs/1", subset="val"),
                                       resources=_images(tmp_path / "imgs"))
+    return _annotate(sdk, task)
+
+
+def _annotate(sdk, task):
+    """Annotations of every kind (attributes, a skeleton, a tag, a track with
+    an outside frame) and a job moved on, on a task with LABELS (its own or
+    its project's)."""
     labels = {l.name: l for l in task.get_labels()}
     car, body = labels["car"], labels["body"]
     attrs = {a.name: a.id for a in car.attributes}
@@ -76,7 +83,6 @@ def rich_task(sdk, tmp_path):
         tracks=[models.LabeledTrackRequest(label_id=car.id, frame=0, shapes=[
             models.TrackedShapeRequest(type="rectangle", frame=0, points=[0.0, 0.0, 5.0, 5.0]),
             models.TrackedShapeRequest(type="rectangle", frame=1, points=[1.0, 1.0, 6.0, 6.0], outside=True)])]))
-    task.get_jobs()
     sdk.jobs.retrieve(task.get_jobs()[-1].id).update(models.PatchedJobWriteRequest(stage="acceptance",
                                                                                       state="completed"))
     return task
@@ -100,6 +106,24 @@ def _labels(task):
                    sorted(s.name for s in l.sublabels)) for l in task.get_labels())
 
 
+def _same_task(restored, source) -> None:
+    """Every field a restore must carry over: settings, labels with their
+    attributes and sublabels, annotations of every kind, jobs with stage and
+    state, and the original frames pixel for pixel."""
+    assert restored.id != source.id
+    fields = ("name", "size", "segment_size", "overlap", "image_quality", "bug_tracker", "subset", "mode")
+    assert [getattr(restored, f) for f in fields] == [getattr(source, f) for f in fields]
+    assert _labels(restored) == _labels(source)
+    assert _summary(restored) == _summary(source)
+    assert [(j.start_frame, j.stop_frame, j.stage, j.state) for j in sorted(restored.get_jobs(), key=lambda j: j.start_frame)] == \
+        [(j.start_frame, j.stop_frame, j.stage, j.state) for j in sorted(source.get_jobs(), key=lambda j: j.start_frame)]
+    assert [f.name for f in restored.get_meta().frames] == [f.name for f in source.get_meta().frames]
+    for frame in range(source.size):
+        want = Image.open(io.BytesIO(source.get_frame(frame, quality="original").read()))
+        got = Image.open(io.BytesIO(restored.get_frame(frame, quality="original").read()))
+        assert got.convert("RGB").tobytes() == want.convert("RGB").tobytes()
+
+
 def test_task_backup_round_trip(sdk, rich_task, tmp_path):
     archive = tmp_path / "backup.zip"
     rich_task.download_backup(archive)
@@ -114,45 +138,66 @@ def test_task_backup_round_trip(sdk, rich_task, tmp_path):
     assert "id" not in per_job[0]["shapes"][0] and per_job[0]["shapes"][0]["label"] == "car"
 
     restored = sdk.tasks.create_from_backup(archive)
-    assert restored.id != rich_task.id
-    assert (restored.name, restored.size, restored.segment_size, restored.bug_tracker, restored.subset) == (
-        rich_task.name, rich_task.size, rich_task.segment_size, rich_task.bug_tracker, rich_task.subset)
-    assert _labels(restored) == _labels(rich_task)
-    assert _summary(restored) == _summary(rich_task)
-    assert [(j.start_frame, j.stop_frame, j.stage, j.state) for j in restored.get_jobs()] == \
-        [(j.start_frame, j.stop_frame, j.stage, j.state) for j in rich_task.get_jobs()]
+    _same_task(restored, rich_task)
     for frame in range(5):
         original = Image.open(io.BytesIO(_png(frame)))
         got = Image.open(io.BytesIO(restored.get_frame(frame, quality="original").read()))
         assert got.convert("RGB").tobytes() == original.convert("RGB").tobytes()
 
 
+def _rich_project(sdk, tmp_path, name="proj backup"):
+    project = sdk.projects.create(models.ProjectWriteRequest(name=name, labels=LABELS, bug_tracker="https://bugs/p"))
+    rich = sdk.tasks.create_from_data(models.TaskWriteRequest(name="pt rich", project_id=project.id, segment_size=2,
+                                                              subset="train"),
+                                      resources=_images(tmp_path / "i"))
+    _annotate(sdk, rich)
+    plain = sdk.tasks.create_from_data(models.TaskWriteRequest(name="pt plain", project_id=project.id),
+                                       resources=_images(tmp_path / "j", 3))
+    car = next(l for l in plain.get_labels() if l.name == "car")
+    plain.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
+        type="polygon", label_id=car.id, frame=1, points=[1.0, 1.0, 9.0, 1.0, 5.0, 8.0])]))
+    return project
+
+
+def _same_project(restored, source) -> None:
+    assert restored.id != source.id
+    assert (restored.name, restored.bug_tracker) == (source.name, source.bug_tracker)
+    assert _labels(restored) == _labels(source)
+    tasks = {t.name: t for t in restored.get_tasks()}
+    assert sorted(tasks) == sorted(t.name for t in source.get_tasks())
+    for task in source.get_tasks():
+        assert tasks[task.name].project_id == restored.id
+        _same_task(tasks[task.name], task)
+
+
 def test_project_backup_round_trip(sdk, tmp_path):
-    project = sdk.projects.create(models.ProjectWriteRequest(name="proj backup", labels=[{"name": "car"}]))
-    task = sdk.tasks.create_from_data(models.TaskWriteRequest(name="pt", project_id=project.id),
-                                      resources=_images(tmp_path / "i", 3))
-    label = task.get_labels()[0].id
-    task.set_annotations(models.LabeledDataRequest(shapes=[models.LabeledShapeRequest(
-        type="polygon", label_id=label, frame=1, points=[1.0, 1.0, 9.0, 1.0, 5.0, 8.0])]))
+    project = _rich_project(sdk, tmp_path)
     archive = tmp_path / "project.zip"
     project.download_backup(archive)
-    restored = sdk.projects.create_from_backup(archive)
-    assert restored.name == "proj backup" and [l.name for l in restored.get_labels()] == ["car"]
-    (rtask,) = restored.get_tasks()
-    assert rtask.size == 3 and len(rtask.get_annotations().shapes) == 1
+    _same_project(sdk.projects.create_from_backup(archive), project)
 
 
-def test_cli_backup_and_restore(stack, rich_task, tmp_path):
+def _cli(stack, tmp_path, *args) -> str:
     env = {**os.environ, "HOME": str(tmp_path), "PASS": ADMIN[1]}
-    base = [CLI, "--server-host", stack.url, "--auth", ADMIN[0]]
-    out = subprocess.run(base + ["task", "backup", str(rich_task.id)], cwd=tmp_path, env=env,
+    out = subprocess.run([CLI, "--server-host", stack.url, "--auth", ADMIN[0], *args], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_cli_backup_and_restore(stack, sdk, rich_task, tmp_path):
+    _cli(stack, tmp_path, "task", "backup", str(rich_task.id))
     (archive,) = list(tmp_path.glob("*.zip"))
     assert archive.name.startswith("task_backup_me_backup_")
-    out = subprocess.run(base + ["task", "create-from-backup", str(archive)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
+    new_id = int(_cli(stack, tmp_path, "task", "create-from-backup", str(archive)).split()[-1])
+    _same_task(sdk.tasks.retrieve(new_id), rich_task)
+
+
+def test_cli_project_backup_and_restore(stack, sdk, tmp_path):
+    project = _rich_project(sdk, tmp_path, name="cli proj")
+    _cli(stack, tmp_path, "project", "backup", str(project.id), "backup.zip")
+    new_id = int(_cli(stack, tmp_path, "project", "create-from-backup", "backup.zip").split()[-1])
+    _same_project(sdk.projects.retrieve(new_id), project)
 
 
 def _cvat_backup(path: Path, **overrides):
