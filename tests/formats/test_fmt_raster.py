@@ -97,3 +97,27 @@ def test_kitti(tmp_path):
     want = sorted(sample.key(s, with_attrs=False, with_rotation=False) for s in sample.per_frame_shapes(d["annotations"])
                   if s["type"] == "rectangle")
     assert boxes == want
+
+
+def test_without_label_colors_the_task_labels_give_the_classes(tmp_path):
+    """A CamVid, Cityscapes or KITTI dataset without label_colors.txt imports
+    with the colours and class order made from the task's labels."""
+    import pytest
+    for fmt in ("CamVid 1.0", "Cityscapes 1.0", "KITTI 1.0"):
+        d, out, zf = _export(tmp_path, fmt)
+        bare = tmp_path / f"bare-{fmt[:4]}.zip"
+        with zipfile.ZipFile(bare, "w") as z:
+            for name in zf.namelist():
+                if name != "label_colors.txt":
+                    z.writestr(name, zf.read(name))
+        kw = {"conv_mask_to_poly": False}
+        with_file = registry.import_annotations(fmt, out, d["labels"], d["frames"], **kw)
+        without = registry.import_annotations(fmt, bare, d["labels"], d["frames"], **kw)
+        assert without["shapes"], fmt
+        key = lambda s: (s["frame"], s["label_id"], s["type"], tuple(s["points"]))  # noqa: E731
+        assert sorted(map(key, without["shapes"])) == sorted(map(key, with_file["shapes"])), fmt
+    with zipfile.ZipFile(tmp_path / "bad.zip", "w") as z:
+        z.writestr("label_colors.txt", "1 2 car\n")
+        z.writestr("default/label_2/img1.txt", "")
+    with pytest.raises(registry.FormatError, match="label_colors.txt: expected 'r g b name'"):
+        registry.import_annotations("KITTI 1.0", tmp_path / "bad.zip", d["labels"], d["frames"])

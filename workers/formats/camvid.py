@@ -7,7 +7,7 @@ from __future__ import annotations
 from workers.formats import common, geometry
 from workers.formats.masks import labelmap
 from workers.formats.model import FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, image_name, item_id, subsets
-from workers.formats.raster import colors_file, paint_instances, parse_colors_file, read_png
+from workers.formats.raster import colors_file, label_colors, paint_instances, read_png
 from workers.formats.voc import add_mask, png_bytes
 
 
@@ -41,9 +41,7 @@ def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False
     matcher = FrameMatcher(frames, video=video)
     task_labels = Labels(labels)
     with common.open_input(path) as root:
-        cf = root / "label_colors.txt"
-        colors = (parse_colors_file(common.read_text(cf, "label_colors.txt"), "label_colors.txt") if cf.is_file()
-                  else {n: c for n, c in labelmap(task_labels).items() if n != "background"})
+        colors = label_colors(root, {n: c for n, c in labelmap(task_labels).items() if n != "background"})
         by_color = {c: n for n, c in colors.items()}
         lists = [p for p in common.files(root, ".txt") if p.parent == root and p.name != "label_colors.txt"]
         if not lists:

@@ -7,18 +7,11 @@ from __future__ import annotations
 import posixpath
 
 from workers.formats import common, geometry
-from workers.formats.masks import labelmap
 from workers.formats.model import (FormatError, FrameMatcher, FrameObjects, ImportBuilder, Labels, item_id, r2,
                                    subsets)
-from workers.formats.raster import colors_file, paint_instances, parse_colors_file, read_png
+from workers.formats.raster import (background_first_colors, colors_file, label_colors, paint_instances,
+                                    read_png)
 from workers.formats.voc import add_mask, png_bytes
-
-
-def _colors(labels: Labels) -> dict:
-    lm = labelmap(labels)
-    out = {"background": lm.pop("background", (0, 0, 0))}
-    out.update((l["name"], lm[l["name"]]) for l in labels.all if l["name"] in lm)
-    return out
 
 
 def _cast(v, default: float) -> float:
@@ -34,7 +27,7 @@ def export(dataset: dict, path, *, save_images: bool = False, image_bytes=None) 
     labels = Labels(dataset["labels"])
     video = bool(dataset.get("video"))
     objects = FrameObjects(dataset)
-    colors = _colors(labels)
+    colors = background_first_colors(labels)
     ids = {n: i for i, n in enumerate(colors)}
     with common.Archive(path) as archive:
         archive.write("label_colors.txt", colors_file(colors))
@@ -78,9 +71,7 @@ def import_(path, labels: list[dict], frames: list[dict], *, video: bool = False
     matcher = FrameMatcher(frames, video=video)
     task_labels = Labels(labels)
     with common.open_input(path) as root:
-        cf = root / "label_colors.txt"
-        colors = (parse_colors_file(common.read_text(cf, "label_colors.txt"), "label_colors.txt") if cf.is_file()
-                  else _colors(task_labels))
+        colors = label_colors(root, background_first_colors(task_labels))
         names = list(colors)
         txts = [p for p in common.files(root, ".txt") if "label_2" in p.relative_to(root).parts]
         pngs = [p for p in common.files(root, ".png") if "instance" in p.relative_to(root).parts]

@@ -2,9 +2,9 @@
 into class / instance images, and class or instance images read back as masks."""
 from __future__ import annotations
 
-from workers.formats import geometry
-from workers.formats.masks import draw, frame_instances, paste
-from workers.formats.model import FormatError, ImportBuilder
+from workers.formats import common, geometry
+from workers.formats.masks import draw, frame_instances, labelmap, paste
+from workers.formats.model import FormatError, ImportBuilder, Labels
 from workers.formats.voc import add_mask
 
 
@@ -61,3 +61,21 @@ def parse_colors_file(text: str, what: str) -> dict:
             raise FormatError(f"{what}: bad colour in '{line[:60]}'") from None
         out[" ".join(parts[3:])] = color
     return out
+
+
+def background_first_colors(labels: Labels) -> dict:
+    """{name: (r, g, b)} of the task's labels after `background` (black unless
+    a label has that name): class index = position (Cityscapes, KITTI)."""
+    lm = labelmap(labels)
+    out = {"background": lm.pop("background", (0, 0, 0))}
+    out.update((l["name"], lm[l["name"]]) for l in labels.all if l["name"] in lm)
+    return out
+
+
+def label_colors(root, fallback: dict) -> dict:
+    """The dataset's label_colors.txt, or `fallback` (made from the task's
+    labels) when it has none."""
+    found = root / "label_colors.txt"
+    if not found.is_file():
+        return fallback
+    return parse_colors_file(common.read_text(found, "label_colors.txt"), "label_colors.txt")
