@@ -115,8 +115,9 @@ def _same_task(restored, source) -> None:
     assert [getattr(restored, f) for f in fields] == [getattr(source, f) for f in fields]
     assert _labels(restored) == _labels(source)
     assert _summary(restored) == _summary(source)
-    assert [(j.start_frame, j.stop_frame, j.stage, j.state) for j in sorted(restored.get_jobs(), key=lambda j: j.start_frame)] == \
-        [(j.start_frame, j.stop_frame, j.stage, j.state) for j in sorted(source.get_jobs(), key=lambda j: j.start_frame)]
+    def jobs(task):
+        return sorted((j.start_frame, j.stop_frame, j.stage, j.state) for j in task.get_jobs())
+    assert jobs(restored) == jobs(source)
     assert [f.name for f in restored.get_meta().frames] == [f.name for f in source.get_meta().frames]
     for frame in range(source.size):
         want = Image.open(io.BytesIO(source.get_frame(frame, quality="original").read()))

@@ -174,7 +174,8 @@ def _order(images_: list[Source], params, manifest: Path | None, client_order: l
         random.shuffle(shuffled)
         return shuffled
     # predefined: upload_file_order, else manifest, else arrival order
-    order = params["upload_file_order"] or (manifest_names(manifest.read_bytes(), f"Manifest {manifest.name}") if manifest else None)
+    order = params["upload_file_order"] or (
+        manifest_names(manifest.read_bytes(), f"Manifest {manifest.name}") if manifest else None)
     if order:
         rank = {n: i for i, n in enumerate(order)}
         unknown = [s.name for s in images_ if s.name not in rank]
