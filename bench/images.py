@@ -89,7 +89,7 @@ def _apart(stack, client, paths: list[Path]) -> None:
     finally:
         os.killpg(worker, signal.SIGCONT)
     t0 = time.perf_counter()
-    while task.fetch()._model.get("size") != len(paths):
+    while getattr(task.fetch(), "size", None) != len(paths):   # no size until the data is in
         time.sleep(0.02)
     build, work_cpu = time.perf_counter() - t0, _group_cpu(worker) - work0
     total = web_cpu + client_cpu + work_cpu

@@ -109,10 +109,14 @@ class Archives:
         re-export must not remove them underneath it (FileNotFoundError if gone)."""
         for _ in range(3):
             pin = _FolderLock(self.parts(key), fcntl.LOCK_SH)   # FileNotFoundError: no parts
-            if pin.current():
-                layout = self.layout(key)
-                layout.pin = pin
-                return layout
+            try:
+                if pin.current():
+                    layout = self.layout(key)
+                    layout.pin = pin
+                    return layout
+            except BaseException:
+                pin.close()
+                raise
             pin.close()   # replaced by a re-export while we waited: take the new one
         raise FileNotFoundError(self.parts(key))
 
