@@ -154,9 +154,6 @@ def extract(archive: str | Path, dest: str | Path, *, label: str | None = None,
             _extract_tar(archive, dest, budget, names)
         else:
             raise ArchiveError(f"{label}: not a ZIP or TAR archive")
-    except ArchiveError:
-        shutil.rmtree(dest, ignore_errors=True)
-        raise
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, RuntimeError, zlib.error) as e:
         # a truncated or damaged archive, an encrypted member, a full disk
         shutil.rmtree(dest, ignore_errors=True)
